@@ -1,0 +1,36 @@
+"""graphembed: fast graph embeddings and graph analytics.
+
+Public names load on first use, so ``import graphembed`` stays cheap (no numba, scikit-learn,
+gensim, faiss or torch at import time).
+"""
+import importlib
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "Graph": "graphembed.graph",
+    "Embedding": "graphembed.embedding",
+    "InputError": "graphembed.io.errors",
+    "read_graph": "graphembed.io.readers",
+    "read_node_file": "graphembed.io.readers",
+    "FastRP": "graphembed.embed.fastrp",
+    "get_embedder": "graphembed.registry",
+    "available_embedders": "graphembed.registry",
+    "datasets": "graphembed.datasets",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'graphembed' has no attribute {name!r}")
+    mod = importlib.import_module(module)
+    value = mod if module.endswith("." + name) else getattr(mod, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

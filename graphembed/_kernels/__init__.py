@@ -1,0 +1,1 @@
+"""numba kernels: pure array code, no I/O and no validation (the estimators validate)."""

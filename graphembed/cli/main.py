@@ -1,0 +1,64 @@
+"""``graphembed``: a click group whose commands come from entry points, imported on demand."""
+import sys
+
+import click
+
+from graphembed import __version__
+
+
+class LazyGroup(click.Group):
+    """Lists commands from the ``graphembed.commands`` entry points; imports one only when used.
+
+    A command that fails to import shows a warning and a placeholder, never breaks the CLI.
+    """
+
+    def list_commands(self, ctx):
+        from graphembed.registry import command_names
+
+        return command_names()
+
+    def get_command(self, ctx, name):
+        from graphembed.registry import command_entry_point
+
+        ep = command_entry_point(name)
+        if ep is None:
+            return None
+        try:
+            command = ep.load()
+            if not isinstance(command, click.Command):
+                raise TypeError(f"{ep.value} is not a click command")
+            return command
+        except Exception as exc:  # a broken plugin must not break the CLI
+            click.echo(f"graphembed: warning: command {name!r} failed to load ({ep.value}): "
+                       f"{type(exc).__name__}: {exc}", err=True)
+            return _placeholder(name, exc)
+
+    def invoke(self, ctx):
+        from graphembed.cli.common import run_reporting_errors
+
+        return run_reporting_errors(lambda: super(LazyGroup, self).invoke(ctx))
+
+
+def _placeholder(name, exc):
+    @click.command(name=name, help=f"[unavailable: failed to load: {exc}]",
+                   context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+    def broken():
+        click.echo(f"graphembed: error: command {name!r} is unavailable: {exc}", err=True)
+        sys.exit(2)
+
+    return broken
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="graphembed")
+def cli():
+    """Fast graph embeddings and graph analytics.
+
+    \b
+    graphembed info edges.csv
+    graphembed fastrp edges.csv -o emb.parquet --dim 128
+    """
+
+
+if __name__ == "__main__":  # pragma: no cover
+    cli()

@@ -1,0 +1,1 @@
+"""Embedding estimators: validate parameters, call the numba kernels, return an Embedding."""

@@ -1,0 +1,291 @@
+"""FastRP: Fast Random Projection embeddings (Chen et al., CIKM 2019).
+
+H. Chen, S. F. Sultan, Y. Tian, M. Chen, S. Skiena. "Fast and Accurate Network Embeddings via
+Very Sparse Random Projection." https://arxiv.org/abs/1908.11512
+
+For a graph with adjacency A and out-degrees D:
+
+    X_0 = D^beta R                       R: very sparse random signs (n x dim)
+    X_k = M X_{k-1},  k = 1..q           M = D^-1 A ("transition") or A ("adjacency")
+    E   = s * norm(X_0) + sum_k w_k norm(X_k)
+
+with ``norm`` the per-row L2 normalisation, beta = ``normalization_strength``, w =
+``iteration_weights`` (q = len(w), as in Neo4j GDS) and s = ``node_self_influence``.
+"""
+import numpy as np
+
+from graphembed.embed._base import BaseEmbedder, check_is_fitted, check_seed, numba_threads, progress
+from graphembed.embedding import Embedding
+from graphembed.io.errors import InputError
+
+PROPAGATIONS = ("transition", "adjacency")
+
+
+class FastRP(BaseEmbedder):
+    """FastRP node embeddings.
+
+    Parameters
+    ----------
+    dim : int, embedding dimension.
+    iteration_weights : sequence of float, one weight per propagation step (default 0, 1, 1:
+        three steps, the first ignored in the sum, as Neo4j GDS).
+    normalization_strength : float beta; initial vectors are scaled by degree^beta
+        (negative values damp hubs; the paper uses -0.628 on BlogCatalog).
+    node_self_influence : float, weight of each node's own (normalised) initial vector.
+    propagation : "transition" (D^-1 A, the paper's best setting) or "adjacency" (A).
+    density : "auto" or float in (0, 1]: share of non-zeros in R. "auto" is 1/sqrt(n) as
+        in the paper (Li et al.'s very sparse projection), raised to 3/dim when that is larger
+        so every row expects at least three non-zeros on very large graphs.
+    property_dimension : int or None; with ``features`` given to :meth:`fit`, that many of the
+        ``dim`` columns hold a random projection of the node features (GDS
+        ``featureProperties``); None means dim // 2.
+    random_state : None, int or numpy Generator.
+    n_jobs : numba threads (None or -1: all cores). Output is bit-identical for any value.
+    verbose : show a progress bar on stderr.
+
+    Examples
+    --------
+    >>> import graphembed as ge
+    >>> g = ge.Graph.from_edges([0, 1, 2], [1, 2, 0])
+    >>> ge.FastRP(dim=8, random_state=0).fit_transform(g).vectors.shape
+    (3, 8)
+    """
+
+    name = "fastrp"
+
+    def __init__(self, dim=128, iteration_weights=(0.0, 1.0, 1.0), normalization_strength=0.0,
+                 node_self_influence=0.0, propagation="transition", density="auto",
+                 property_dimension=None, random_state=None, n_jobs=None, verbose=False):
+        self.dim = dim
+        self.iteration_weights = iteration_weights
+        self.normalization_strength = normalization_strength
+        self.node_self_influence = node_self_influence
+        self.propagation = propagation
+        self.density = density
+        self.property_dimension = property_dimension
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ validation
+    def _validate(self, graph, features):
+        if not isinstance(self.dim, (int, np.integer)) or self.dim < 1:
+            raise InputError(f"dim must be a positive integer, got {self.dim!r}")
+        try:
+            weights = np.asarray(self.iteration_weights, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError):
+            raise InputError(f"iteration_weights must be numbers, got {self.iteration_weights!r}") from None
+        if weights.size == 0 or not np.all(np.isfinite(weights)):
+            raise InputError("iteration_weights must be a non-empty list of finite numbers")
+        if not np.isfinite(self.normalization_strength) or not np.isfinite(self.node_self_influence):
+            raise InputError("normalization_strength and node_self_influence must be finite")
+        if self.propagation not in PROPAGATIONS:
+            raise InputError(f"propagation must be one of {PROPAGATIONS}, got {self.propagation!r}")
+        if self.density != "auto" and not (isinstance(self.density, (float, int)) and 0 < self.density <= 1):
+            raise InputError(f"density must be 'auto' or a number in (0, 1], got {self.density!r}")
+        property_dim = 0
+        if features is not None:
+            if features.shape[0] != graph.n_nodes:
+                raise InputError(f"features have {features.shape[0]} rows, the graph has {graph.n_nodes} nodes")
+            property_dim = self.dim // 2 if self.property_dimension is None else int(self.property_dimension)
+            if not 0 < property_dim < self.dim:
+                raise InputError(f"property_dimension must be in [1, dim - 1], got {property_dim}")
+        return weights, property_dim
+
+    def _density(self, n_rows, dim):
+        if self.density != "auto":
+            return float(self.density)
+        return float(min(1.0, max(1.0 / np.sqrt(max(n_rows, 1)), 3.0 / dim)))
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, graph, features=None):
+        """Embed every node of ``graph``.
+
+        Parameters
+        ----------
+        graph : Graph
+        features : optional (n_nodes, n_features) dense or scipy sparse node features.
+        """
+        weights, property_dim = self._validate(graph, features)
+        self.seed_ = check_seed(self.random_state)
+        self.iteration_weights_ = weights
+        self.property_dimension_ = property_dim
+        with numba_threads(self.n_jobs):
+            x0 = self._initial_vectors(graph, features)
+            emb, _ = self._propagate(graph, x0)
+        self.graph_ = graph
+        self._features = features
+        self.embedding_ = Embedding(graph.node_ids, emb, "fastrp", self._public_params())
+        return self
+
+    def _public_params(self):
+        params = self.get_params()
+        params.pop("verbose")
+        params.pop("n_jobs")
+        params["iteration_weights"] = [float(w) for w in np.asarray(self.iteration_weights).ravel()]
+        params["random_state"] = self.seed_
+        return params
+
+    def projection_matrix(self, n_rows, row_offset=0):
+        """The random matrix R (n_rows, dim - property_dimension) float32 before degree scaling.
+
+        Row i is node ``row_offset + i``; it depends only on the seed and the node's index.
+        """
+        check_is_fitted(self, "seed_")
+        from graphembed._kernels.spmm import sparse_sign_rows
+
+        d = self.dim - self.property_dimension_
+        out = np.empty((n_rows, d), dtype=np.float32)
+        sparse_sign_rows(n_rows, row_offset, self._density(self.graph_.n_nodes, d), self.seed_,
+                         np.ones(n_rows, np.float64), out)
+        return out
+
+    def _degree_scale(self, degree):
+        beta = float(self.normalization_strength)
+        scale = np.ones_like(degree, dtype=np.float64)
+        if beta != 0.0:
+            positive = degree > 0
+            scale[positive] = degree[positive] ** beta  # a node without out-edges keeps scale 1
+        return scale
+
+    def _initial_vectors(self, graph, features, row_offset=0, degree=None):
+        """X_0 (n, dim) float32: degree-scaled random rows, then projected features if any."""
+        from graphembed._kernels.spmm import sparse_sign_rows
+
+        degree = graph.weighted_degree() if degree is None else degree
+        n = degree.shape[0]
+        d_random = self.dim - self.property_dimension_
+        x0 = np.zeros((n, self.dim), dtype=np.float32)
+        random_part = x0 if d_random == self.dim else np.empty((n, d_random), np.float32)
+        sparse_sign_rows(n, row_offset, self._density(graph.n_nodes, d_random), self.seed_,
+                         self._degree_scale(degree), random_part)
+        if d_random != self.dim:
+            x0[:, :d_random] = random_part
+            if features is not None:
+                x0[:, d_random:] = self._project_features(features)
+        return x0
+
+    def _project_features(self, features):
+        import scipy.sparse as sp
+
+        n_features = features.shape[1]
+        density = self._density(n_features, self.property_dimension_)
+        from graphembed._kernels.spmm import sparse_sign_rows
+
+        p = np.empty((n_features, self.property_dimension_), dtype=np.float32)
+
+        # Feature rows use their own stream (seed + 1) so they never repeat the node rows.
+        sparse_sign_rows(n_features, 0, density, (self.seed_ + 1) & (2**63 - 1),
+                         np.ones(n_features, np.float64), p)
+        projected = features @ p if sp.issparse(features) else np.asarray(features, np.float32) @ p
+        return np.asarray(projected, dtype=np.float32)
+
+    def _row_scale(self, degree):
+        if self.propagation == "adjacency":
+            return np.ones(degree.shape[0], dtype=np.float64)
+        return np.divide(1.0, degree, out=np.zeros(degree.shape[0]), where=degree > 0)
+
+    def _propagate(self, graph, x0, new_rows=None):
+        """Run the propagation; returns (embedding of the graph's nodes or None, new-node embedding).
+
+        ``new_rows`` = (indptr, indices, weights, degree, x0_new) adds nodes outside the graph
+        that see the graph's iterates but do not feed back into them (transform_new).
+        """
+        from graphembed._kernels.spmm import accumulate_normalized, propagate_accumulate
+
+        weighted = graph.weights is not None
+        w_arr = graph.weights if weighted else np.empty(0, np.float32)
+        row_scale = self._row_scale(graph.weighted_degree())
+        steps = self.iteration_weights_
+        fit_graph = new_rows is None
+        acc = np.zeros_like(x0) if fit_graph else np.empty((0, self.dim), np.float32)
+        if fit_graph and self.node_self_influence:
+            accumulate_normalized(x0, float(self.node_self_influence), acc)
+        if not fit_graph:
+            b_indptr, b_indices, b_weights, b_degree, x0_new = new_rows
+            b_weighted = b_weights is not None
+            b_w = b_weights if b_weighted else np.empty(0, np.float32)
+            b_scale = self._row_scale(b_degree)
+            acc_new = np.zeros_like(x0_new)
+            out_new = np.empty_like(x0_new)
+            if self.node_self_influence:
+                accumulate_normalized(x0_new, float(self.node_self_influence), acc_new)
+        cur, nxt = x0, np.empty_like(x0)
+        factor = 1.0
+        with progress(len(steps), "fastrp", self.verbose) as bar:
+            for k, w_k in enumerate(steps):
+                if not fit_graph:
+                    propagate_accumulate(b_indptr, b_indices, b_w, b_weighted, b_scale * factor,
+                                         cur, out_new, acc_new, float(w_k))
+                    if k == len(steps) - 1:
+                        break
+                largest = propagate_accumulate(graph.indptr, graph.indices, w_arr, weighted,
+                                               row_scale * factor, cur, nxt,
+                                               acc, float(w_k) if fit_graph else 0.0)
+                # Row normalisation makes any global factor irrelevant; rescaling keeps the
+                # adjacency form from overflowing float32 after many steps.
+                factor = 1.0 / largest if largest > 0 else 1.0
+                cur, nxt = nxt, cur
+                bar.update(1)
+        return (acc, None) if fit_graph else (None, acc_new)
+
+    # ------------------------------------------------------------------ new nodes
+    def transform_new(self, src, dst, weights=None):
+        """Embed nodes that were not in the fitted graph from their edges to fitted nodes.
+
+        Each edge (src[i], dst[i]) joins a new node to a known node (either order; for a
+        directed graph the new node must be the source). Edges between two known or two new
+        nodes are ignored. New nodes see the fitted graph's iterates X_{k-1} (recomputed from
+        the same seed) but do not change them, so this approximates a refit with the new
+        nodes included; it is exact for the new nodes' first step.
+
+        Returns an Embedding of the new nodes in order of first appearance.
+        """
+        check_is_fitted(self, "embedding_")
+        graph = self.graph_
+        src = np.asarray(src)
+        dst = np.asarray(dst)
+        if src.shape != dst.shape:
+            raise InputError("src and dst differ in length")
+        w = None if weights is None else np.asarray(weights, dtype=np.float64)
+        known = graph.id_lookup()
+        from graphembed.graph import _key
+
+        s_keys = [_key(v) for v in src.tolist()]
+        d_keys = [_key(v) for v in dst.tolist()]
+        new_ids, new_index, rows, cols, vals = [], {}, [], [], []
+        for e, (a, b) in enumerate(zip(s_keys, d_keys)):
+            a_known, b_known = a in known, b in known
+            if a_known == b_known:
+                continue
+            if a_known:
+                if graph.directed:
+                    continue
+                a, b = b, a
+            if a not in new_index:
+                new_index[a] = len(new_ids)
+                new_ids.append(a)
+            rows.append(new_index[a])
+            cols.append(known[b])
+            vals.append(1.0 if w is None else w[e])
+        if not new_ids:
+            raise InputError("no edge joins a new node to a node of the fitted graph")
+        import scipy.sparse as sp
+
+        vals = np.asarray(vals, dtype=np.float64)
+        if not np.all(np.isfinite(vals)) or np.any(vals < 0):
+            raise InputError("weights must be finite and >= 0")
+        b = sp.csr_matrix((vals.astype(np.float32), (rows, cols)), shape=(len(new_ids), graph.n_nodes))
+        b.sum_duplicates()
+        b.sort_indices()
+        b_degree = np.asarray(b.sum(axis=1)).ravel().astype(np.float64)
+        with numba_threads(self.n_jobs):
+            x0 = self._initial_vectors(graph, self._features)
+            # New nodes draw the rows after the fitted ones; their feature part stays zero.
+            x0_new = self._initial_vectors(graph, None, row_offset=graph.n_nodes, degree=b_degree)
+            weights_new = b.data if (w is not None or graph.weights is not None) else None
+            _, emb_new = self._propagate(graph, x0, (b.indptr.astype(np.int64), b.indices.astype(np.int32),
+                                                     weights_new, b_degree, x0_new))
+        from graphembed.graph import _ids_array
+
+        return Embedding(_ids_array(new_ids), emb_new, "fastrp", self._public_params())

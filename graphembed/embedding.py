@@ -1,0 +1,128 @@
+"""Embedding: original node ids plus a float32 matrix, saved and loaded by file extension."""
+import json
+
+import numpy as np
+
+from graphembed.io.errors import InputError
+
+
+class Embedding:
+    """Node ids and their vectors.
+
+    Parameters
+    ----------
+    node_ids : array (n,) of ids (int64, or str).
+    vectors : array (n, dim), stored as C-contiguous float32.
+    method : name of the method that produced it (kept in saved files).
+    params : dict of that method's parameters (JSON-serialisable; kept in saved files).
+
+    Examples
+    --------
+    >>> emb = Embedding(["a", "b"], [[1, 0], [0, 1]])
+    >>> emb["b"]
+    array([0., 1.], dtype=float32)
+    """
+
+    def __init__(self, node_ids, vectors, method=None, params=None):
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2:
+            raise ValueError(f"vectors must be 2-D (n, dim), got shape {vectors.shape}")
+        from graphembed.graph import _ids_array
+
+        ids = node_ids if isinstance(node_ids, np.ndarray) and node_ids.dtype.kind in "iuO" \
+            else _ids_array(list(node_ids))
+        if ids.dtype.kind == "u":
+            ids = ids.astype(np.int64)
+        if ids.shape[0] != vectors.shape[0]:
+            raise ValueError(f"{ids.shape[0]} node ids but {vectors.shape[0]} vectors")
+        self.node_ids = ids
+        self.vectors = vectors
+        self.method = method
+        self.params = dict(params or {})
+        self._index = None
+
+    # ------------------------------------------------------------------ access
+    def __len__(self):
+        return self.vectors.shape[0]
+
+    @property
+    def dim(self) -> int:
+        return self.vectors.shape[1]
+
+    def _lookup(self):
+        if self._index is None:
+            self._index = {v: i for i, v in enumerate(self.node_ids.tolist())}
+        return self._index
+
+    def index_of(self, node_id) -> int:
+        """Row of ``node_id``; string digits match integer ids and vice versa."""
+        index = self._lookup()
+        key = node_id.item() if isinstance(node_id, np.generic) else node_id
+        if key in index:
+            return index[key]
+        if self.node_ids.dtype.kind == "i" and isinstance(key, str):
+            try:
+                return index[int(key)]
+            except (ValueError, KeyError):
+                pass
+        elif isinstance(key, (int, np.integer)) and str(key) in index:
+            return index[str(key)]
+        raise KeyError(f"unknown node id {node_id!r}")
+
+    def __getitem__(self, node_id) -> np.ndarray:
+        return self.vectors[self.index_of(node_id)]
+
+    def __contains__(self, node_id) -> bool:
+        try:
+            self.index_of(node_id)
+            return True
+        except KeyError:
+            return False
+
+    def __repr__(self):
+        return f"Embedding({len(self)} nodes x {self.dim} dims, method={self.method!r})"
+
+    def metadata(self) -> dict:
+        return {"method": self.method, "params": self.params}
+
+    # ------------------------------------------------------------------ files
+    def save(self, path, format=None):
+        """Write atomically; the format follows the extension (.parquet, .csv, .tsv, .npz,
+        .w2v/.txt word2vec text) unless ``format`` is given."""
+        from graphembed.io.embedding_files import save_embedding
+
+        save_embedding(self, path, format)
+        return path
+
+    @classmethod
+    def load(cls, path, format=None) -> "Embedding":
+        from graphembed.io.embedding_files import load_embedding
+
+        return load_embedding(path, format)
+
+    def to_keyed_vectors(self):
+        """A gensim ``KeyedVectors`` with ids as string keys (needs gensim)."""
+        try:
+            from gensim.models import KeyedVectors
+        except ImportError:
+            raise ImportError("to_keyed_vectors needs gensim: pip install 'graphembed[gensim]'") from None
+        kv = KeyedVectors(self.dim)
+        kv.add_vectors([str(v) for v in self.node_ids.tolist()], self.vectors)
+        return kv
+
+    @staticmethod
+    def _json_meta(emb) -> str:
+        return json.dumps(emb.metadata(), default=_json_default)
+
+
+def _json_default(obj):
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    return str(obj)
+
+
+def check_loaded_embedding(path, ids, vectors):
+    if vectors.ndim != 2 or len(ids) != vectors.shape[0]:
+        raise InputError(f"{path}: malformed embedding file ({len(ids)} ids, vectors {vectors.shape})")

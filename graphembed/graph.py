@@ -1,0 +1,288 @@
+"""The Graph every method consumes: a CSR adjacency plus the original node ids."""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from graphembed.io.errors import InputError
+
+DUPLICATE_RULES = ("first", "sum", "max")
+
+
+@dataclass(eq=False)
+class Graph:
+    """A graph in CSR form.
+
+    Attributes
+    ----------
+    indptr : int64 array (n_nodes + 1,)
+    indices : int32 array (nnz,), column indices sorted inside each row
+    weights : float32 array (nnz,) or None for an unweighted graph
+    node_ids : array (n_nodes,) of the original ids (int64, or object array of str)
+    directed : bool. An undirected graph stores each edge in both rows.
+    stats : dict of what loading did (self_loops_dropped, duplicates_merged, source)
+
+    Build one with :meth:`from_edges`, :meth:`from_scipy`, :meth:`from_networkx` or
+    :func:`graphembed.read_graph`.
+    """
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    weights: np.ndarray | None
+    node_ids: np.ndarray
+    directed: bool = False
+    stats: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.indptr = np.ascontiguousarray(self.indptr, dtype=np.int64)
+        self.indices = np.ascontiguousarray(self.indices, dtype=np.int32)
+        if self.weights is not None:
+            self.weights = np.ascontiguousarray(self.weights, dtype=np.float32)
+        if self.indptr.shape[0] != len(self.node_ids) + 1:
+            raise ValueError("indptr must have n_nodes + 1 entries")
+        self._index = None
+
+    # ------------------------------------------------------------------ sizes
+    @property
+    def n_nodes(self) -> int:
+        return self.indptr.shape[0] - 1
+
+    @property
+    def nnz(self) -> int:
+        """Stored adjacency entries (each undirected edge counts twice, a self-loop once)."""
+        return int(self.indptr[-1])
+
+    @property
+    def n_self_loops(self) -> int:
+        rows = np.repeat(np.arange(self.n_nodes, dtype=np.int32), np.diff(self.indptr))
+        return int(np.count_nonzero(rows == self.indices))
+
+    @property
+    def n_edges(self) -> int:
+        """Edges: arcs if directed, unordered pairs (self-loops once) if undirected."""
+        if self.directed:
+            return self.nnz
+        loops = self.n_self_loops
+        return (self.nnz - loops) // 2 + loops
+
+    @property
+    def is_weighted(self) -> bool:
+        return self.weights is not None
+
+    def out_degree(self) -> np.ndarray:
+        """int64 (n_nodes,): stored neighbours per node."""
+        return np.diff(self.indptr)
+
+    def weighted_degree(self) -> np.ndarray:
+        """float64 (n_nodes,): row sums of the adjacency (= out_degree when unweighted)."""
+        if self.weights is None:
+            return self.out_degree().astype(np.float64)
+        return np.add.reduceat(
+            np.append(self.weights.astype(np.float64), 0.0), self.indptr[:-1]
+        ) * (self.out_degree() > 0)
+
+    # ------------------------------------------------------------------ ids
+    def id_lookup(self) -> dict:
+        """{original id: index}, built once on first use."""
+        if self._index is None:
+            self._index = {v: i for i, v in enumerate(self.node_ids.tolist())}
+        return self._index
+
+    def index_of(self, ids) -> np.ndarray:
+        """int64 indices of original node ids; raises InputError naming an unknown id."""
+        self.id_lookup()
+        scalar = np.isscalar(ids) or isinstance(ids, str)
+        out = []
+        for v in [ids] if scalar else ids:
+            i = self._index.get(_key(v))
+            if i is None:
+                raise InputError(f"unknown node id {v!r}")
+            out.append(i)
+        return out[0] if scalar else np.asarray(out, dtype=np.int64)
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def from_edges(cls, src, dst, weights=None, *, directed=False, nodes=None,
+                   self_loops=False, duplicates="first", source=None):
+        """Build a graph from edge endpoint arrays.
+
+        Parameters
+        ----------
+        src, dst : array-like (m,) of node ids (integers or strings).
+        weights : array-like (m,) of non-negative finite numbers, or None.
+        directed : if False, each edge is stored in both directions.
+        nodes : extra node ids (isolated nodes keep a row), or None.
+        self_loops : keep u -> u edges (dropped by default).
+        duplicates : how repeated edges merge their weights: "first" (default, the weight of
+            the first occurrence in input order), "sum" or "max". An undirected edge listed as
+            both (u, v) and (v, u) is one edge.
+        """
+        from graphembed._ids import factorize
+        from graphembed._kernels.csr import MERGE_FIRST, MERGE_MAX, MERGE_SUM, edges_to_csr
+
+        if duplicates not in DUPLICATE_RULES:
+            raise InputError(f"duplicates must be one of {DUPLICATE_RULES}, got {duplicates!r}")
+        if len(src) != len(dst):
+            raise InputError("source and target arrays differ in length")
+        try:
+            s, d, node_ids = factorize(src, dst, nodes)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+        w = None
+        if weights is not None:
+            w = np.asarray(weights, dtype=np.float64)
+            if w.shape[0] != s.shape[0]:
+                raise InputError("weights and edges differ in length")
+            _check_weights(w)
+            w = w.astype(np.float32)
+        merge = {"first": MERGE_FIRST, "sum": MERGE_SUM, "max": MERGE_MAX}[duplicates]
+        indptr, indices, wts, loops, dups = edges_to_csr(
+            s, d, w, len(node_ids), not directed, self_loops, merge
+        )
+        stats = {
+            "input_edges": int(s.shape[0]),
+            "self_loops_dropped": 0 if self_loops else loops,
+            "duplicates_merged": dups if directed else dups // 2,
+            "duplicate_rule": duplicates,
+        }
+        if source is not None:
+            stats["source"] = str(source)
+        return cls(indptr, indices, wts, node_ids, bool(directed), stats)
+
+    @classmethod
+    def from_scipy(cls, matrix, *, directed=None, weighted=None, node_ids=None, self_loops=False):
+        """Build a graph from a square scipy sparse (or dense) adjacency matrix.
+
+        directed=None reads a symmetric matrix as undirected and any other as directed; an
+        asymmetric matrix read as undirected is symmetrised with max(A, A^T).
+        weighted=None keeps the values as weights unless they are all 1.
+        """
+        import scipy.sparse as sp
+
+        a = sp.csr_matrix(matrix)
+        if a.shape[0] != a.shape[1]:
+            raise InputError(f"adjacency matrix must be square, got shape {a.shape}")
+        a.sum_duplicates()
+        a.eliminate_zeros()
+        symmetric = (a != a.T).nnz == 0
+        if directed is None:
+            directed = not symmetric
+        if not directed and not symmetric:
+            a = a.maximum(a.T).tocsr()
+        data = np.asarray(a.data, dtype=np.float64)
+        _check_weights(data)
+        if weighted is None:
+            weighted = bool(data.size) and not np.all(data == 1.0)
+        coo = a.tocoo()
+        keep = np.ones(coo.nnz, dtype=bool) if self_loops else coo.row != coo.col
+        a_loops = int(np.count_nonzero(coo.row == coo.col))
+        rows = coo.row[keep]
+        a2 = sp.csr_matrix((data[keep], (rows, coo.col[keep])), shape=a.shape)
+        a2.sort_indices()
+        ids = np.arange(a.shape[0], dtype=np.int64) if node_ids is None else np.asarray(node_ids)
+        stats = {
+            "input_edges": int(coo.nnz),
+            "self_loops_dropped": 0 if self_loops else a_loops,
+            "duplicates_merged": 0,
+            "duplicate_rule": "sum",
+        }
+        return cls(a2.indptr, a2.indices, a2.data if weighted else None, ids, bool(directed), stats)
+
+    @classmethod
+    def from_networkx(cls, graph, *, weight="weight", self_loops=False):
+        """Build a graph from a networkx (Di)Graph; node order follows ``graph.nodes``.
+
+        Edge attribute ``weight`` becomes the weight when any edge has it.
+        """
+        nodes = list(graph.nodes)
+        index = {v: i for i, v in enumerate(nodes)}
+        edges = list(graph.edges(data=weight))
+        src = np.fromiter((index[u] for u, _, _ in edges), dtype=np.int64, count=len(edges))
+        dst = np.fromiter((index[v] for _, v, _ in edges), dtype=np.int64, count=len(edges))
+        has_w = weight is not None and any(w is not None for _, _, w in edges)
+        w = np.array([1.0 if x is None else x for _, _, x in edges], dtype=np.float64) if has_w else None
+        g = cls.from_edges(src, dst, w, directed=graph.is_directed(),
+                           nodes=np.arange(len(nodes), dtype=np.int64), self_loops=self_loops)
+        g.node_ids = _ids_array(nodes)
+        g._index = None
+        return g
+
+    # ------------------------------------------------------------------ conversions
+    def to_scipy(self):
+        """scipy.sparse.csr_matrix (n, n); values are the weights or ones."""
+        import scipy.sparse as sp
+
+        data = self.weights if self.weights is not None else np.ones(self.nnz, dtype=np.float32)
+        return sp.csr_matrix((data, self.indices, self.indptr), shape=(self.n_nodes, self.n_nodes))
+
+    def to_networkx(self):
+        import networkx as nx
+
+        g = nx.DiGraph() if self.directed else nx.Graph()
+        ids = self.node_ids.tolist()
+        g.add_nodes_from(ids)
+        rows = np.repeat(np.arange(self.n_nodes), np.diff(self.indptr))
+        if self.weights is None:
+            g.add_edges_from(zip([ids[i] for i in rows], [ids[j] for j in self.indices]))
+        else:
+            g.add_weighted_edges_from(
+                zip([ids[i] for i in rows], [ids[j] for j in self.indices], self.weights.tolist())
+            )
+        return g
+
+    def subgraph(self, nodes) -> "Graph":
+        """Induced subgraph on node indices ``nodes`` (int array), in that order."""
+        nodes = np.asarray(nodes, dtype=np.int64)
+        sub = self.to_scipy()[nodes][:, nodes].tocsr()
+        sub.sort_indices()
+        return Graph(sub.indptr, sub.indices, sub.data if self.weights is not None else None,
+                     self.node_ids[nodes], self.directed, {"source": "subgraph"})
+
+    def summary(self) -> dict:
+        """Plain-python facts about the graph (what ``graphembed info`` prints)."""
+        deg = self.out_degree()
+        touched = deg > 0
+        if self.directed:
+            touched |= np.bincount(self.indices, minlength=self.n_nodes) > 0
+        out = {
+            "nodes": self.n_nodes,
+            "edges": self.n_edges,
+            "directed": self.directed,
+            "weighted": self.is_weighted,
+            "self_loops": self.n_self_loops,
+            "isolated_nodes": int(np.count_nonzero(~touched)),
+            "degree_min": int(deg.min()) if deg.size else 0,
+            "degree_max": int(deg.max()) if deg.size else 0,
+            "degree_mean": float(deg.mean()) if deg.size else 0.0,
+            "degree_median": float(np.median(deg)) if deg.size else 0.0,
+            "id_type": "int" if self.node_ids.dtype.kind in "iu" else "str",
+        }
+        out.update({k: v for k, v in self.stats.items() if k != "duplicate_rule"})
+        return out
+
+    def __repr__(self):
+        kind = "directed" if self.directed else "undirected"
+        w = ", weighted" if self.is_weighted else ""
+        return f"Graph({self.n_nodes} nodes, {self.n_edges} edges, {kind}{w})"
+
+
+def _key(v):
+    """Dictionary key for an id: numpy scalars become Python scalars."""
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _ids_array(values):
+    """int64 ids when every id is an integer, else an object array of str."""
+    if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
+        return np.asarray(values, dtype=np.int64)
+    out = np.empty(len(values), dtype=object)
+    out[:] = [str(v) for v in values]
+    return out
+
+
+def _check_weights(w):
+    bad = ~np.isfinite(w)
+    if bad.any():
+        raise InputError(f"edge {int(np.flatnonzero(bad)[0])}: weight is {w[bad][0]} (weights must be finite)")
+    neg = w < 0
+    if neg.any():
+        raise InputError(f"edge {int(np.flatnonzero(neg)[0])}: weight {w[neg][0]} is negative (weights must be >= 0)")

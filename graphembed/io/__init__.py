@@ -1,0 +1,1 @@
+"""Input and output: graph readers, embedding files, atomic writes, user-facing errors."""

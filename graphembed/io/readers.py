@@ -1,0 +1,387 @@
+"""Read graphs from edge lists (CSV/TSV/space, .gz), Parquet, Matlab .mat, GML and .npz CSR.
+
+Every problem with the input raises :class:`InputError` naming the file, the line where known,
+and what is wrong.
+"""
+import gzip
+import os
+from pathlib import Path
+
+import numpy as np
+
+from graphembed.graph import Graph
+from graphembed.io.errors import InputError, located
+
+TEXT_EXTENSIONS = {".csv", ".tsv", ".txt", ".edges", ".edgelist", ".el", ".tab", ".dat", ".snap"}
+FORMATS = ("csv", "parquet", "mat", "gml", "npz")
+COMMENT_PREFIXES = ("#", "%")
+_HEADER_WORDS = {
+    "source", "target", "src", "dst", "from", "to", "u", "v", "node1", "node2", "node_1", "node_2",
+    "head", "tail", "weight", "w", "i", "j", "id1", "id2", "start", "end", "a", "b",
+}
+
+
+def detect_format(path) -> str:
+    """Format name from the file extension (``.gz`` stripped); text is the fallback."""
+    name = Path(path).name.lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    ext = Path(name).suffix
+    if ext in (".parquet", ".pq"):
+        return "parquet"
+    if ext == ".mat":
+        return "mat"
+    if ext == ".gml":
+        return "gml"
+    if ext == ".npz":
+        return "npz"
+    return "csv"
+
+
+def read_graph(path, *, format=None, directed=None, weighted=None, source_col=None,
+               target_col=None, weight_col=None, header=None, delimiter=None, nodes=None,
+               self_loops=False, duplicates="first") -> Graph:
+    """Read a graph file into a :class:`Graph`.
+
+    Parameters
+    ----------
+    path : str or Path. The format follows the extension unless ``format`` is given
+        ("csv" for any delimited text, "parquet", "mat", "gml", "npz").
+    directed : edge lists default to undirected; GML follows its ``directed`` flag; ``.npz``
+        reads a symmetric matrix as undirected; ``.mat`` files are undirected only.
+    weighted : edge lists are weighted when ``weight_col`` is given or ``weighted=True``
+        (then the third column); matrices keep values unless they are all 1.
+    source_col, target_col, weight_col : column names or 0-based positions (default 0, 1, 2).
+    header : True/False, or None to detect it.
+    delimiter : one character, or None to detect (tab, comma or space).
+    nodes : a node file (one id per line) or a sequence of ids; isolated ones keep a row.
+    self_loops : keep self-loops (dropped by default).
+    duplicates : "first", "sum" or "max": how repeated edges merge their weights.
+    """
+    path = Path(path)
+    fmt = format or detect_format(path)
+    if fmt not in FORMATS:
+        raise InputError(f"{path}: unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, not a graph file")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: file is empty")
+    node_list = read_node_file(nodes) if isinstance(nodes, (str, os.PathLike)) else nodes
+
+    if fmt in ("mat", "npz", "gml"):
+        for name, value in (("source_col", source_col), ("target_col", target_col), ("weight_col", weight_col)):
+            if value is not None:
+                raise InputError(f"{path}: {name} does not apply to .{fmt} files")
+    if fmt == "mat":
+        if directed:
+            raise InputError(f"{path}: a .mat network is an undirected adjacency matrix; "
+                             "drop --directed")
+        matrix, _ = read_mat(path)
+        g = Graph.from_scipy(matrix, directed=False, weighted=weighted, self_loops=self_loops)
+    elif fmt == "npz":
+        g = Graph.from_scipy(_read_npz(path), directed=directed, weighted=weighted, self_loops=self_loops)
+    elif fmt == "gml":
+        g = _read_gml(path, directed, weighted, self_loops)
+    else:
+        src, dst, w = (_read_parquet if fmt == "parquet" else _read_text)(
+            path, source_col, target_col, weight_col, weighted, header, delimiter
+        )
+        g = Graph.from_edges(src, dst, w, directed=bool(directed), nodes=node_list,
+                             self_loops=self_loops, duplicates=duplicates)
+    g.stats["source"] = str(path)
+    return g
+
+
+def read_node_file(path):
+    """Node ids, one per line (``#``/``%`` comments and blank lines skipped)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: node file not found")
+    with _open_text(path) as fh:
+        ids = [line.strip().split()[0] for line in fh
+               if line.strip() and not line.lstrip().startswith(COMMENT_PREFIXES)]
+    if all(_is_int(x) for x in ids):
+        return np.asarray([int(x) for x in ids], dtype=np.int64)
+    return np.asarray(ids, dtype=object)
+
+
+def read_mat(path):
+    """The ``network`` matrix and ``group`` labels (or None) of a benchmark ``.mat`` file."""
+    import scipy.io
+    import scipy.sparse as sp
+
+    try:
+        data = scipy.io.loadmat(str(path))
+    except Exception as exc:  # scipy raises several types for corrupt files
+        raise InputError(f"{path}: not a readable Matlab file ({exc})") from None
+    matrix = data.get("network")
+    if matrix is None:
+        square = [k for k, v in data.items() if not k.startswith("__")
+                  and hasattr(v, "shape") and len(v.shape) == 2 and v.shape[0] == v.shape[1]]
+        if len(square) != 1:
+            raise InputError(f"{path}: no 'network' matrix found (keys: "
+                             f"{', '.join(k for k in data if not k.startswith('__'))})")
+        matrix = data[square[0]]
+    labels = data.get("group")
+    return sp.csr_matrix(matrix), (sp.csr_matrix(labels) if labels is not None else None)
+
+
+# ---------------------------------------------------------------------------- text
+
+def _open_text(path):
+    if str(path).lower().endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8", errors="replace", newline=None)
+    return open(path, "r", encoding="utf-8", errors="replace", newline=None)
+
+
+def _is_number(token):
+    try:
+        float(token)
+        return True
+    except ValueError:
+        return False
+
+
+def _is_int(token):
+    try:
+        int(token)
+        return True
+    except ValueError:
+        return False
+
+
+def _sniff(path, delimiter, max_lines=50):
+    """Return (leading lines to skip, delimiter, first data rows as token lists)."""
+    skip = 0
+    rows = []
+    try:
+        with _open_text(path) as fh:
+            for line in fh:
+                stripped = line.strip()
+                if not rows and (not stripped or stripped.startswith(COMMENT_PREFIXES)):
+                    skip += 1
+                    continue
+                if not stripped or stripped.startswith(COMMENT_PREFIXES):
+                    continue
+                if delimiter is None:
+                    delimiter = "\t" if "\t" in stripped else "," if "," in stripped else " "
+                rows.append([t.strip() for t in stripped.split(delimiter)])
+                if len(rows) >= max_lines:
+                    break
+    except (OSError, EOFError) as exc:
+        raise InputError(f"{path}: cannot read ({exc})") from None
+    if not rows:
+        raise InputError(f"{path}: no edges found (only comments or blank lines)")
+    return skip, delimiter, rows
+
+
+def _looks_like_header(rows, cols):
+    first = rows[0]
+    tokens = [first[c] for c in cols if c < len(first)]
+    if any(t.lower().strip('"') in _HEADER_WORDS for t in tokens):
+        return True
+    if all(_is_number(t) for t in tokens):
+        return False
+    # A non-numeric first row above numeric rows is a header; all-string ids are data.
+    rest = [[r[c] for c in cols if c < len(r)] for r in rows[1:]]
+    return bool(rest) and all(_is_number(t) for r in rest for t in r)
+
+
+def _resolve_columns(path, names, source_col, target_col, weight_col, weighted):
+    """Turn names or positions into column names of ``names``."""
+    def pick(value, default, what):
+        if value is None:
+            value = default
+        if isinstance(value, str) and value in names:
+            return value
+        if isinstance(value, str) and _is_int(value):
+            value = int(value)
+        if isinstance(value, (int, np.integer)):
+            if 0 <= value < len(names):
+                return names[value]
+            raise InputError(f"{path}: {what} column position {value} is out of range "
+                             f"(the file has {len(names)} columns)")
+        raise InputError(f"{path}: {what} column {value!r} not found; columns are: {', '.join(names)}")
+
+    src = pick(source_col, 0, "source")
+    dst = pick(target_col, 1, "target")
+    w = None
+    if weight_col is not None or weighted:
+        if weight_col is None and len(names) < 3:
+            raise InputError(f"{path}: weighted=True but the file has no third (weight) column")
+        w = pick(weight_col, 2, "weight")
+    return src, dst, w
+
+
+def _read_text(path, source_col, target_col, weight_col, weighted, header, delimiter):
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    if delimiter is not None and len(delimiter) != 1:
+        raise InputError(f"{path}: delimiter must be one character, got {delimiter!r}")
+    if delimiter is None and str(path).lower().removesuffix(".gz").endswith(".tsv"):
+        delimiter = "\t"
+    skip, delimiter, rows = _sniff(path, delimiter)
+    n_cols = len(rows[0])
+    if n_cols < 2:
+        raise InputError(located(path, f"expected at least 2 columns (source, target), found 1: "
+                                       f"{rows[0][0]!r}", skip + 1))
+    by_name = any(isinstance(c, str) and not _is_int(c) for c in (source_col, target_col, weight_col)
+                  if c is not None)
+    if header is None:
+        positions = [c for c in (source_col, target_col) if isinstance(c, int)] or [0, 1]
+        header = by_name or _looks_like_header(rows, positions)
+    names = [t.strip('"') for t in rows[0]] if header else [f"c{i}" for i in range(n_cols)]
+    if header and len(set(names)) != len(names):
+        raise InputError(located(path, f"duplicate column names in header: {rows[0]}", skip + 1))
+    src_name, dst_name, w_name = _resolve_columns(path, names, source_col, target_col, weight_col, weighted)
+
+    bad_rows = []
+
+    def on_invalid(row):
+        text = row.text.strip()
+        if not text or text.startswith(COMMENT_PREFIXES):
+            return "skip"
+        bad_rows.append((row.actual_columns, row.text))
+        return "error"
+
+    include = [src_name, dst_name] + ([w_name] if w_name else [])
+    types = {w_name: pa.float64()} if w_name else {}
+    try:
+        table = pacsv.read_csv(
+            pa.input_stream(str(path), compression="detect"),
+            read_options=pacsv.ReadOptions(
+                skip_rows=skip + (1 if header else 0), column_names=names, block_size=1 << 24
+            ),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(include_columns=include, column_types=types,
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+    except pa.ArrowInvalid as exc:
+        if bad_rows:
+            found, text = bad_rows[0]
+            line = _find_line(path, lambda s: s.rstrip("\r\n") == text.rstrip("\r\n"))
+            raise InputError(located(path, f"expected {n_cols} columns, found {found}: {text.strip()!r}",
+                                     line)) from None
+        if w_name and "conversion error to double" in str(exc):
+            raise _bad_weight_error(path, skip + (1 if header else 0), names.index(w_name), delimiter) from None
+        raise InputError(f"{path}: cannot parse ({exc})") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc})") from None
+    src = table.column(src_name)
+    dst = table.column(dst_name)
+    w = None
+    if w_name:
+        w = table.column(w_name).to_numpy()
+        _check_weight_values(path, w, skip + (1 if header else 0), delimiter)
+    if table.num_rows == 0:
+        raise InputError(f"{path}: no edges found")
+    return src, dst, w
+
+
+def _data_lines(path, skip):
+    """Yield (line number, text) of data lines after ``skip`` leading lines."""
+    with _open_text(path) as fh:
+        for number, line in enumerate(fh, start=1):
+            if number <= skip:
+                continue
+            stripped = line.strip()
+            if stripped and not stripped.startswith(COMMENT_PREFIXES):
+                yield number, line
+
+
+def _find_line(path, predicate):
+    with _open_text(path) as fh:
+        for number, line in enumerate(fh, start=1):
+            if predicate(line):
+                return number
+    return None
+
+
+def _bad_weight_error(path, skip, w_index, delimiter):
+    for number, line in _data_lines(path, skip):
+        fields = line.rstrip("\r\n").split(delimiter)
+        token = fields[w_index].strip() if w_index < len(fields) else ""
+        if not _is_number(token):
+            return InputError(located(path, f"weight {token!r} is not a number", number))
+    return InputError(f"{path}: a weight is not a number")
+
+
+def _check_weight_values(path, w, skip, delimiter):
+    bad = ~np.isfinite(w) | (w < 0)
+    if not bad.any():
+        return
+    row = int(np.flatnonzero(bad)[0])
+    value = w[row]
+    problem = "is not finite" if not np.isfinite(value) else "is negative (weights must be >= 0)"
+    line = None
+    for i, (number, _) in enumerate(_data_lines(path, skip)):
+        if i == row:
+            line = number
+            break
+    raise InputError(located(path, f"weight {value} {problem}", line))
+
+
+# ---------------------------------------------------------------------------- other formats
+
+def _read_parquet(path, source_col, target_col, weight_col, weighted, header, delimiter):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(str(path))
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
+    names = list(schema.names)
+    src_name, dst_name, w_name = _resolve_columns(path, names, source_col, target_col, weight_col, weighted)
+    table = pq.read_table(str(path), columns=[c for c in (src_name, dst_name, w_name) if c])
+    if table.num_rows == 0:
+        raise InputError(f"{path}: no edges found")
+    for name in (src_name, dst_name):
+        if table.column(name).null_count:
+            row = int(np.flatnonzero(table.column(name).is_null().to_numpy(zero_copy_only=False))[0])
+            raise InputError(f"{path}: row {row + 1}: {name} is missing")
+    w = None
+    if w_name:
+        col = table.column(w_name)
+        try:
+            w = col.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise InputError(f"{path}: weight column {w_name!r} is not numeric ({col.type})") from None
+        bad = ~np.isfinite(w) | (w < 0)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise InputError(f"{path}: row {row + 1}: weight {w[row]} is not allowed "
+                             "(weights must be finite and >= 0)")
+    return table.column(src_name), table.column(dst_name), w
+
+
+def _read_npz(path):
+    import scipy.sparse as sp
+
+    try:
+        return sp.load_npz(str(path))
+    except Exception as exc:  # zipfile/KeyError/ValueError depending on the damage
+        raise InputError(f"{path}: not a scipy sparse .npz file ({exc})") from None
+
+
+def _read_gml(path, directed, weighted, self_loops):
+    import networkx as nx
+
+    try:
+        try:
+            g = nx.read_gml(str(path))
+        except nx.NetworkXError:
+            g = nx.read_gml(str(path), label="id")
+    except Exception as exc:  # networkx raises several types on malformed GML
+        raise InputError(f"{path}: not a readable GML file ({exc})") from None
+    if directed is not None and directed != g.is_directed():
+        g = g.to_directed() if directed else g.to_undirected()
+    weight = "weight" if weighted is not False else None
+    out = Graph.from_networkx(g, weight=weight, self_loops=self_loops)
+    if weighted and out.weights is None:
+        raise InputError(f"{path}: --weighted but no edge has a 'weight' attribute")
+    return out
+

@@ -1,0 +1,96 @@
+"""The CLI: lazy command loading, plugin failures, embedding commands, errors, --json."""
+import json
+import subprocess
+import sys
+from importlib.metadata import EntryPoint
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import graphembed as ge
+from graphembed import registry
+from graphembed.cli.main import cli
+from graphembed.datasets import karate_path
+
+HEAVY = ["numba", "sklearn", "gensim", "faiss", "torch", "scipy", "pyarrow", "numpy"]
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "graphembed.cli.main", *map(str, args)],
+                          capture_output=True, text=True)
+
+
+def test_help_lists_commands_without_heavy_imports():
+    code = ("import sys\nfrom graphembed.cli.main import cli\n"
+            "try:\n    cli(['--help'])\nexcept SystemExit:\n    pass\n"
+            f"print('LOADED', [m for m in {HEAVY!r} if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "fastrp" in out.stdout and "info" in out.stdout
+    assert "LOADED []" in out.stdout, out.stdout
+
+
+def test_every_registered_command_loads():
+    runner = CliRunner()
+    for name in registry.command_names():
+        result = runner.invoke(cli, [name, "--help"])
+        assert result.exit_code == 0, (name, result.output)
+
+
+def test_broken_plugin_warns_and_shows_placeholder(monkeypatch):
+    broken = EntryPoint("broken", "graphembed_missing_plugin:command", registry.COMMANDS_GROUP)
+    real = dict(registry._entry_points(registry.COMMANDS_GROUP))
+    monkeypatch.setattr(registry, "_entry_points", lambda group: {**real, "broken": broken}
+                        if group == registry.COMMANDS_GROUP else {})
+    runner = CliRunner()
+    listing = runner.invoke(cli, ["--help"])
+    assert listing.exit_code == 0 and "fastrp" in listing.output and "broken" in listing.output
+    assert "failed to load" in listing.output
+    used = runner.invoke(cli, ["broken", "x"])
+    assert used.exit_code == 2 and "unavailable" in used.output
+
+
+def test_fastrp_command_writes_an_embedding(tmp_path):
+    out = tmp_path / "k.parquet"
+    result = run_cli("fastrp", karate_path(), "-o", out, "--dim", 16, "--iteration-weights", "0,1,1",
+                     "--normalization-strength", "-0.5", "--seed", 7, "--quiet")
+    assert result.returncode == 0, result.stderr
+    emb = ge.Embedding.load(out)
+    assert emb.vectors.shape == (34, 16)
+    g = ge.read_graph(karate_path())
+    ref = ge.FastRP(dim=16, normalization_strength=-0.5, random_state=7).fit_transform(g)
+    np.testing.assert_array_equal(emb.vectors, ref.vectors)
+
+
+def test_fastrp_json_is_the_only_stdout(tmp_path):
+    result = run_cli("fastrp", karate_path(), "-o", tmp_path / "k.w2v", "--dim", 8, "--seed", 1,
+                     "--json", "--threads", 1)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["nodes"] == 34 and summary["dim"] == 8 and summary["format"] == "w2v"
+    assert (tmp_path / "k.w2v").read_text().startswith("34 8\n")
+
+
+def test_info_json():
+    result = run_cli("info", karate_path(), "--json")
+    assert result.returncode == 0
+    info = json.loads(result.stdout)
+    assert (info["nodes"], info["edges"], info["directed"], info["weighted"]) == (34, 78, False, False)
+    assert info["degree_max"] == 17
+
+
+@pytest.mark.parametrize("args, message", [
+    (["fastrp", "missing.csv", "-o", "x.parquet"], "file not found"),
+    (["fastrp", "KARATE", "-o", "x.unknown"], "extension"),
+    (["fastrp", "KARATE", "-o", "no/such/dir/x.parquet"], "does not exist"),
+    (["fastrp", "KARATE", "-o", "x.parquet", "--source-col", "nope"], "'nope' not found"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
+    args = [str(karate_path()) if a == "KARATE" else a for a in args]
+    result = subprocess.run([sys.executable, "-m", "graphembed.cli.main", *args], capture_output=True,
+                            text=True, cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("graphembed: error:"), result.stderr
+    assert message in lines[0]
+    assert not list(tmp_path.glob("**/*.parquet")) and not list(tmp_path.glob("**/.*tmp"))

@@ -17,6 +17,7 @@ _LAZY = {
     "get_embedder": "graphembed.registry",
     "available_embedders": "graphembed.registry",
     "datasets": "graphembed.datasets",
+    "EmbeddingIndex": "graphembed.index.core",
 }
 
 __all__ = sorted(_LAZY)

@@ -94,3 +94,20 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     assert len(lines) == 1 and lines[0].startswith("graphembed: error:"), result.stderr
     assert message in lines[0]
     assert not list(tmp_path.glob("**/*.parquet")) and not list(tmp_path.glob("**/.*tmp"))
+
+
+def test_fastrp_index_option_builds_a_loadable_index(tmp_path):
+    pytest.importorskip("faiss")
+    result = run_cli("fastrp", karate_path(), "-o", tmp_path / "k.parquet", "--dim", 16, "--seed", 0,
+                     "--index", tmp_path / "k.index", "--quiet")
+    assert result.returncode == 0, result.stderr
+    index = ge.EmbeddingIndex.load(tmp_path / "k.index")
+    emb = ge.Embedding.load(tmp_path / "k.parquet")
+    assert len(index) == 34 and index.dim == 16
+    # cosine neighbours of node 0 from the index equal a brute-force ranking of the file's vectors
+    unit = emb.vectors / np.linalg.norm(emb.vectors, axis=1, keepdims=True)
+    scores = unit @ unit[emb.index_of(0)]
+    scores[emb.index_of(0)] = -np.inf
+    ids, found = index.neighbors(0, k=3)[0]
+    assert 0 not in ids.tolist()
+    np.testing.assert_allclose(found, np.sort(scores)[::-1][:3], rtol=1e-5)  # ties make ids ambiguous

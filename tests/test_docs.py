@@ -16,11 +16,17 @@ def cli_examples():
     return [line for block in blocks for line in block.splitlines() if line.startswith("graphembed ")]
 
 
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    """One folder for all examples: later ones read what earlier ones wrote, as a user would."""
+    return tmp_path_factory.mktemp("cli_md")
+
+
 @pytest.mark.parametrize("line", cli_examples())
-def test_cli_md_example_runs(line, tmp_path):
+def test_cli_md_example_runs(line, workdir):
     args = shlex.split(line)[1:]
     args = [str(ROOT / a) if a.startswith("datasets/") else a for a in args]
-    result = subprocess.run([sys.executable, "-m", "graphembed.cli.main", *args], cwd=tmp_path,
+    result = subprocess.run([sys.executable, "-m", "graphembed.cli.main", *args], cwd=workdir,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 

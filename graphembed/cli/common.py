@@ -80,6 +80,8 @@ def embedding_command(func):
                      help="Threads (default: all cores). Results do not depend on it."),
         click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary."),
         click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout."),
+        click.option("--index", "index_path", type=click.Path(file_okay=False), default=None,
+                     help="Also build a nearest-neighbour index directory (auto type, cosine)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -98,10 +100,14 @@ def run_embedding(opts, make_estimator, fit_kwargs=None):
     emb = estimator.fit_transform(graph, **(fit_kwargs or {}))
     t_fit = time.perf_counter() - t0 - t_read
     emb.save(opts["output"], fmt)
+    if opts.get("index_path"):
+        from graphembed.index import build_and_save
+
+        build_and_save(emb, opts["index_path"])
     summary = {
         "output": opts["output"], "format": fmt, "method": emb.method, "nodes": len(emb),
         "dim": emb.dim, "read_seconds": round(t_read, 3), "embed_seconds": round(t_fit, 3),
-        "params": emb.params,
+        "params": emb.params, "index": opts.get("index_path"),
     }
     report(summary, opts, f"wrote {len(emb)} x {emb.dim} {emb.method} embedding to {opts['output']} "
                           f"(read {t_read:.2f} s, embed {t_fit:.2f} s)")

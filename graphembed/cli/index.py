@@ -1,0 +1,246 @@
+"""``graphembed index``: build, query and describe nearest-neighbour indexes (faiss)."""
+import json
+import time
+
+import click
+
+from graphembed.cli.common import pass_options, report
+
+METRICS = ("cosine", "ip", "l2")
+NEIGHBOUR_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "tsv"}
+
+
+class _ReportingGroup(click.Group):
+    """User errors become one line on stderr and exit code 2, also when run on its own."""
+
+    def invoke(self, ctx):
+        from graphembed.cli.common import run_reporting_errors
+
+        return run_reporting_errors(lambda: super(_ReportingGroup, self).invoke(ctx))
+
+
+@click.group(cls=_ReportingGroup)
+def index():
+    """Nearest-neighbour indexes over embeddings (faiss; pip install 'graphembed[index]').
+
+    \b
+    graphembed index build emb.parquet -o emb.index --index auto --metric cosine
+    graphembed index query emb.index --node alice --k 10
+    graphembed index info emb.index
+    """
+
+
+def _threads(n):
+    if n is not None:
+        import faiss
+
+        faiss.omp_set_num_threads(n)
+
+
+# ---------------------------------------------------------------------------- build
+@index.command()
+@click.argument("embedding", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
+              help="Index directory to write (atomically; replaces an existing index).")
+@click.option("--index", "factory", default="auto", show_default=True,
+              help="'auto' (Flat up to 50k vectors, HNSW32 when memory allows, IVF beyond) or a "
+                   "faiss index_factory string such as HNSW32, IVF1024,Flat, IVF1024,PQ32x8.")
+@click.option("--metric", type=click.Choice(METRICS), default="cosine", show_default=True)
+@click.option("--ef-construction", type=click.IntRange(min=1), default=40, show_default=True,
+              help="HNSW build effort.")
+@click.option("--ef-search", type=click.IntRange(min=1), default=64, show_default=True,
+              help="Default HNSW search effort stored with the index.")
+@click.option("--nprobe", type=click.IntRange(min=1), default=None,
+              help="Default IVF lists probed per query (default: nlist/50, at least 8).")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed of the training sample (IVF, PQ).")
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="Threads (default: all cores).")
+@click.option("--quiet", "-q", is_flag=True, help="No summary line.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout.")
+@pass_options
+def build(opts):
+    """Index an embedding file (.parquet, .csv, .tsv, .npz, .w2v).
+
+    \b
+    graphembed index build emb.parquet -o emb.index --index HNSW32 --metric cosine
+    """
+    from graphembed.embedding import Embedding
+    from graphembed.index import EmbeddingIndex
+
+    _threads(opts["threads"])
+    t0 = time.perf_counter()
+    emb = Embedding.load(opts["embedding"])
+    t_read = time.perf_counter() - t0
+    built = EmbeddingIndex.build(emb, index=opts["factory"], metric=opts["metric"],
+                                 ef_construction=opts["ef_construction"], ef_search=opts["ef_search"],
+                                 nprobe=opts["nprobe"], seed=opts["seed"])
+    built.save(opts["output"])
+    meta = built.meta
+    summary = {"output": opts["output"], "nodes": meta["count"], "dim": meta["dim"],
+               "factory": meta["factory"], "metric": meta["metric"],
+               "read_seconds": round(t_read, 3), "build_seconds": meta["build_seconds"],
+               "search_defaults": meta["search_defaults"]}
+    report(summary, opts, f"wrote {meta['factory']} index ({meta['metric']}) of {meta['count']} x "
+                          f"{meta['dim']} to {opts['output']} (build {meta['build_seconds']:.2f} s)")
+
+
+# ---------------------------------------------------------------------------- query
+def _read_ids(path):
+    from pathlib import Path
+
+    from graphembed.io.errors import InputError
+
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{path}: file not found")
+    with open(p, encoding="utf-8") as fh:
+        return [line.strip() for line in fh if line.strip() and not line.lstrip().startswith(("#", "%"))]
+
+
+def _write_neighbours(result, path):
+    from pathlib import Path
+
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    from graphembed.io.atomic import atomic_path
+    from graphembed.io.errors import InputError
+
+    fmt = NEIGHBOUR_FORMATS.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise InputError(f"{path}: unknown neighbour file type; use .parquet, .csv or .tsv")
+    table = result.to_arrow()
+    with atomic_path(path) as tmp:
+        if fmt == "parquet":
+            pq.write_table(table, str(tmp))
+        else:
+            pacsv.write_csv(table, str(tmp), write_options=pacsv.WriteOptions(
+                delimiter="," if fmt == "csv" else "\t", quoting_style="needed"))
+    return table.num_rows
+
+
+def _json_score(x):
+    return None if x != x else round(float(x), 7)
+
+
+@index.command()
+@click.argument("index_dir", metavar="INDEX", type=click.Path(file_okay=False))
+@click.option("--node", "nodes", multiple=True, help="Query node id (repeatable); excluded from its own results.")
+@click.option("--nodes-file", type=click.Path(dir_okay=False), default=None,
+              help="File of query node ids, one per line.")
+@click.option("--vector", "vectors", multiple=True,
+              help="Query vector as comma-separated numbers (repeatable).")
+@click.option("--k", "k", type=click.IntRange(min=1), default=10, show_default=True, help="Neighbours per query.")
+@click.option("--filter-file", type=click.Path(dir_okay=False), default=None,
+              help="Search only among the node ids in this file (one per line).")
+@click.option("--ef-search", type=click.IntRange(min=1), default=None, help="HNSW search effort (default: the index's).")
+@click.option("--nprobe", type=click.IntRange(min=1), default=None, help="IVF lists probed (default: the index's).")
+@click.option("--exact", is_flag=True, help="Exact search over every vector (slow on large indexes).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write (query, rank, neighbor, score) rows to .parquet, .csv or .tsv instead of printing.")
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="Threads (default: all cores).")
+@click.option("--quiet", "-q", is_flag=True, help="No summary line (with -o).")
+@click.option("--json", "as_json", is_flag=True, help="Print results (or, with -o, a summary) as JSON.")
+@pass_options
+def query(opts):
+    """Nearest neighbours of nodes (--node, --nodes-file) or of vectors (--vector).
+
+    \b
+    graphembed index query emb.index --node alice --k 10
+    graphembed index query emb.index --nodes-file queries.txt --k 10 -o neighbours.parquet
+    """
+    from graphembed.index import EmbeddingIndex
+    from graphembed.io.errors import InputError
+
+    nodes = list(opts["nodes"]) + (_read_ids(opts["nodes_file"]) if opts["nodes_file"] else [])
+    vectors = []
+    for text in opts["vectors"]:
+        try:
+            vectors.append([float(x) for x in text.split(",") if x.strip()])
+        except ValueError:
+            raise click.BadParameter(f"expected comma-separated numbers, got {text!r}",
+                                     param_hint="--vector") from None
+    if not nodes and not vectors:
+        raise click.UsageError("give query nodes (--node, --nodes-file) or vectors (--vector)")
+    if nodes and vectors:
+        raise click.UsageError("give either query nodes or query vectors, not both")
+    _threads(opts["threads"])
+    idx = EmbeddingIndex.load(opts["index_dir"])
+    filter_ids = _read_ids(opts["filter_file"]) if opts["filter_file"] else None
+    kwargs = dict(k=opts["k"], filter=filter_ids, ef_search=opts["ef_search"], nprobe=opts["nprobe"],
+                  exact=opts["exact"])
+    t0 = time.perf_counter()
+    if nodes:
+        result = idx.neighbors(nodes, **kwargs)
+    else:
+        if len({len(v) for v in vectors}) > 1:
+            raise InputError("--vector values differ in length")
+        result = idx.search(vectors, **kwargs)
+        result.queries = list(range(len(vectors)))
+    seconds = time.perf_counter() - t0
+    if opts["output"]:
+        rows = _write_neighbours(result, opts["output"])
+        report({"output": opts["output"], "queries": len(result), "k": opts["k"], "rows": rows,
+                "metric": idx.metric, "seconds": round(seconds, 4)}, opts,
+               f"wrote {rows} neighbours of {len(result)} queries to {opts['output']} ({seconds:.3f} s)")
+        return
+    queries = result.queries
+    if opts["as_json"]:
+        out = {"metric": idx.metric, "score": idx.info()["score"], "k": opts["k"], "results": [
+            {"query": q, "neighbors": [{"id": v, "score": _json_score(s)}
+                                       for v, s in zip(ids.tolist(), scores.tolist())]}
+            for q, (ids, scores) in zip(queries, result)]}
+        click.echo(json.dumps(out, default=str))
+        return
+    rows = [(str(q), str(r), str(v), f"{s:.4f}") for q, r, v, s in result.rows()]
+    header = ("query", "rank", "neighbor", idx.metric if idx.metric != "l2" else "distance")
+    widths = [max([len(h)] + [len(row[i]) for row in rows]) for i, h in enumerate(header)]
+    click.echo("  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip())
+    for row in rows:
+        click.echo("  ".join(c.ljust(w) if i < 3 else c.rjust(w)
+                             for i, (c, w) in enumerate(zip(row, widths))).rstrip())
+
+
+# ---------------------------------------------------------------------------- info
+@index.command()
+@click.argument("index_dir", metavar="INDEX", type=click.Path(file_okay=False))
+@click.option("--recall-sample", type=click.IntRange(min=1), default=None,
+              help="Also measure recall@10 against exact search on this many random nodes.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@pass_options
+def info(opts):
+    """What an index holds: size, metric, factory, dim, source embedding, checksum.
+
+    \b
+    graphembed index info emb.index --json
+    """
+    import os
+
+    from graphembed.index import EmbeddingIndex
+
+    idx = EmbeddingIndex.load(opts["index_dir"])
+    out = idx.info()
+    out["bytes"] = sum(os.path.getsize(os.path.join(opts["index_dir"], f))
+                       for f in os.listdir(opts["index_dir"]))
+    if opts["recall_sample"]:
+        out["recall@10"] = round(idx.recall(10, opts["recall_sample"]), 4)
+    if opts["as_json"]:
+        click.echo(json.dumps(out, default=str))
+        return
+    emb = out.get("embedding") or {}
+    lines = [("path", out["path"]), ("nodes", out["count"]), ("dim", out["dim"]),
+             ("index", f"{out['factory']} ({out['faiss_class']})"), ("metric", out["metric"]),
+             ("score", out["score"]), ("normalized", out["normalized"]), ("id type", out["id_type"]),
+             ("search defaults", ", ".join(f"{k}={v}" for k, v in out["search_defaults"].items()) or "-"),
+             ("embedding", f"{emb.get('method')} {json.dumps(emb.get('params') or {}, default=str)}"),
+             ("checksum", out["checksum"]), ("size", f"{out['bytes'] / 2**20:.2f} MiB"),
+             ("built in", f"{out['build_seconds']} s (faiss {out.get('faiss_version')})")]
+    if "recall@10" in out:
+        lines.append(("recall@10", out["recall@10"]))
+    width = max(len(k) for k, _ in lines)
+    for key, value in lines:
+        click.echo(f"{key.ljust(width)}  {value}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    index()

@@ -1,0 +1,8 @@
+"""Nearest-neighbour indexes over embeddings (faiss, imported only when an index is built or loaded).
+
+``EmbeddingIndex.build(emb, index="auto", metric="cosine")`` -> ``.save(path)`` (a directory) ->
+``EmbeddingIndex.load(path)`` -> ``.neighbors(ids, k)`` / ``.search(vectors, k)``.
+"""
+from graphembed.index.core import EmbeddingIndex, Neighbors, build_and_save, choose_factory
+
+__all__ = ["EmbeddingIndex", "Neighbors", "build_and_save", "choose_factory"]

@@ -1,0 +1,603 @@
+"""EmbeddingIndex: a faiss index over an Embedding, kept with the original node ids.
+
+Layout on disk (a directory, written atomically)::
+
+    emb.index/
+      index.faiss     faiss IndexIDMap2 over the vectors; ids are row positions (int64)
+      nodes.parquet   one column ``node``: the original id of each position
+      index.json      metric, normalisation, factory string, dim, count, the embedding's method and
+                      parameters, a checksum of the vectors, search defaults (efSearch / nprobe)
+
+Metrics: ``cosine`` (vectors L2-normalised, inner product; score = cosine similarity), ``ip``
+(inner product; score = dot product), ``l2`` (score = Euclidean distance, lower is closer).
+faiss is imported only when an index is built or loaded.
+"""
+import hashlib
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from graphembed.io.errors import InputError
+
+METRICS = ("cosine", "ip", "l2")
+FORMAT = "graphembed-index"
+FORMAT_VERSION = 1
+INDEX_FILE = "index.faiss"
+NODES_FILE = "nodes.parquet"
+META_FILE = "index.json"
+AUTO_FLAT_MAX = 50_000           # exact search is fast enough below this many vectors
+HNSW_M = 32
+DEFAULT_EF_SEARCH = 64
+DEFAULT_EF_CONSTRUCTION = 40
+EXACT_FILTER_MAX = 20_000        # filters this small are answered by exact search over the subset
+SCORE_NAMES = {"cosine": "cosine similarity", "ip": "inner product",
+               "l2": "Euclidean distance (lower is closer)"}
+
+
+def _faiss():
+    try:
+        import faiss
+    except ImportError:
+        raise ImportError("graphembed indexes need faiss: pip install 'graphembed[index]'") from None
+    return faiss
+
+
+def _metric_type(metric):
+    faiss = _faiss()
+    return faiss.METRIC_L2 if metric == "l2" else faiss.METRIC_INNER_PRODUCT
+
+
+# ---------------------------------------------------------------------------- choosing an index
+def available_memory_bytes():
+    """MemAvailable from /proc/meminfo (Linux), else physical memory, else 8 GiB."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 8 << 30
+
+
+def ivf_nlist(n):
+    """Inverted lists for ``n`` vectors: 4 sqrt(n) (the low end of the usual 4..16 sqrt(n))."""
+    return max(1, min(n // 39, math.ceil(4 * math.sqrt(n))))
+
+
+def _pq_m(dim):
+    """Sub-quantisers for PQ codes: the largest divisor of dim that is at most dim / 4 (>= 1)."""
+    for m in range(max(1, dim // 4), 0, -1):
+        if dim % m == 0:
+            return m
+    return 1
+
+
+def choose_factory(n, dim, available=None):
+    """The faiss factory string ``index="auto"`` uses for ``n`` vectors of ``dim``.
+
+    * ``Flat`` (exact) up to 50,000 vectors;
+    * ``HNSW32`` when the vectors plus the graph (about 4 dim + 290 bytes per vector) fit in half
+      of the available memory;
+    * ``IVF{4 sqrt n},Flat`` when the vectors fit in 3/4 of the available memory;
+    * otherwise ``IVF{4 sqrt n},PQ{dim/4}x8,RFlat``: compressed codes re-ranked exactly (plain
+      IVF-PQ recall is about 0.5; with ``RFlat`` the full vectors are mmapped from disk).
+    """
+    available = available_memory_bytes() if available is None else available
+    if n <= AUTO_FLAT_MAX:
+        return "Flat"
+    vectors = n * dim * 4
+    if vectors + n * (HNSW_M * 2 * 4 * 1.1 + 16) <= available / 2:
+        return f"HNSW{HNSW_M}"
+    if vectors * 1.1 <= available * 0.75:
+        return f"IVF{ivf_nlist(n)},Flat"
+    return f"IVF{ivf_nlist(n)},PQ{_pq_m(dim)}x8,RFlat"
+
+
+def _with_refine(factory):
+    """PQ codes only with exact re-ranking: append ``,RFlat`` unless a refine stage is given."""
+    if "PQ" in factory.upper() and "RFLAT" not in factory.upper() and "REFINE" not in factory.upper():
+        return factory + ",RFlat"
+    return factory
+
+
+def vectors_checksum(vectors):
+    """``sha256:<hex>`` of the float32 C-order bytes of the vectors (as embedded, not normalised)."""
+    h = hashlib.sha256()
+    h.update(f"{vectors.shape[0]}x{vectors.shape[1]}:".encode())
+    h.update(np.ascontiguousarray(vectors, dtype=np.float32).data)
+    return "sha256:" + h.hexdigest()
+
+
+def _normalized(x):
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (x / norms).astype(np.float32, copy=False)
+
+
+# ---------------------------------------------------------------------------- results
+class Neighbors:
+    """Neighbours of ``q`` queries.
+
+    ``positions`` (q, k) int64 rows of the index (-1 where fewer than k were found),
+    ``scores`` (q, k) float32 (NaN there). ``result[i]`` is ``(ids, scores)`` of query ``i`` with
+    the missing entries dropped; ``ids`` lists those per query.
+    """
+
+    def __init__(self, node_ids, positions, scores, metric, queries=None):
+        self.positions = positions
+        self.scores = scores
+        self.metric = metric
+        self.queries = queries
+        self._node_ids = node_ids
+
+    def __len__(self):
+        return self.positions.shape[0]
+
+    def __getitem__(self, i):
+        pos = self.positions[i]
+        found = pos >= 0
+        return self._node_ids[pos[found]], self.scores[i][found]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    @property
+    def ids(self):
+        return [self[i][0] for i in range(len(self))]
+
+    def rows(self):
+        """(query, rank, neighbor, score) tuples; rank starts at 1."""
+        queries = self.queries if self.queries is not None else range(len(self))
+        for q, (ids, scores) in zip(queries, self):
+            for rank, (node, score) in enumerate(zip(ids.tolist(), scores.tolist()), 1):
+                yield q, rank, node, score
+
+    def to_arrow(self):
+        """A pyarrow table with columns query, rank, neighbor, score."""
+        import pyarrow as pa
+
+        rows = list(self.rows())
+        cols = list(zip(*rows)) if rows else [[], [], [], []]
+        id_type = pa.string() if self._node_ids.dtype.kind == "O" else pa.int64()
+        queries = list(cols[0])
+        query_type = pa.string() if any(isinstance(q, str) for q in queries) else pa.int64()
+        return pa.table({"query": pa.array([str(q) for q in queries] if query_type == pa.string()
+                                           else queries, type=query_type),
+                         "rank": pa.array(list(cols[1]), type=pa.int32()),
+                         "neighbor": pa.array(list(cols[2]), type=id_type),
+                         "score": pa.array(list(cols[3]), type=pa.float32())})
+
+    def __repr__(self):
+        return f"Neighbors({len(self)} queries x k={self.positions.shape[1]}, metric={self.metric!r})"
+
+
+# ---------------------------------------------------------------------------- the index
+class EmbeddingIndex:
+    """A faiss nearest-neighbour index over an :class:`~graphembed.Embedding`.
+
+    Examples
+    --------
+    >>> index = EmbeddingIndex.build(emb, index="auto", metric="cosine")   # doctest: +SKIP
+    >>> index.save("emb.index")                                           # doctest: +SKIP
+    >>> index = EmbeddingIndex.load("emb.index")                          # doctest: +SKIP
+    >>> index.neighbors(["alice"], k=10)[0]       # (ids, scores), alice herself excluded  # doctest: +SKIP
+    """
+
+    def __init__(self, faiss_index, node_ids, meta, path=None):
+        faiss = _faiss()
+        self.index = faiss_index
+        self.node_ids = node_ids
+        self.meta = meta
+        self.path = None if path is None else str(path)
+        self._lookup = None
+        inner = faiss.downcast_index(faiss_index.index) if hasattr(faiss_index, "id_map") else faiss_index
+        self._refine = isinstance(inner, faiss.IndexRefine)
+        base = faiss.downcast_index(inner.base_index) if self._refine else inner
+        self._hnsw = isinstance(base, faiss.IndexHNSW)
+        self._ivf = faiss.try_extract_index_ivf(base) if not self._hnsw else None
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def metric(self) -> str:
+        return self.meta["metric"]
+
+    @property
+    def dim(self) -> int:
+        return int(self.meta["dim"])
+
+    @property
+    def factory(self) -> str:
+        return self.meta["factory"]
+
+    def __len__(self):
+        return len(self.node_ids)
+
+    def __contains__(self, node_id):
+        try:
+            self._position(node_id)
+            return True
+        except KeyError:
+            return False
+
+    def __repr__(self):
+        return (f"EmbeddingIndex({len(self)} x {self.dim}, {self.factory!r}, metric={self.metric!r}"
+                + (f", path={self.path!r})" if self.path else ")"))
+
+    def info(self) -> dict:
+        """index.json plus the path, the faiss class and the current search defaults."""
+        out = dict(self.meta)
+        out["path"] = self.path
+        out["score"] = SCORE_NAMES[self.metric]
+        return out
+
+    # ------------------------------------------------------------------ build / save / load
+    @classmethod
+    def build(cls, emb, index="auto", metric="cosine", *, ef_construction=DEFAULT_EF_CONSTRUCTION,
+              ef_search=DEFAULT_EF_SEARCH, nprobe=None, seed=0, threads=None):
+        """Index the vectors of ``emb`` (an Embedding or a path to an embedding file).
+
+        ``index``: ``"auto"`` (see :func:`choose_factory`) or any faiss ``index_factory`` string
+        (``"Flat"``, ``"HNSW32"``, ``"IVF1024,Flat"``, ``"IVF1024,PQ32x8"``...; PQ codes always get
+        exact re-ranking, ``",RFlat"`` is appended when no refine stage is given).
+        ``metric``: ``cosine``, ``ip`` or ``l2``. ``ef_search`` / ``nprobe`` become the defaults
+        stored with the index (``nprobe`` default: nlist / 50, at least 8).
+        """
+        faiss = _faiss()
+        from graphembed.embedding import Embedding
+
+        if not isinstance(emb, Embedding):
+            emb = Embedding.load(emb)
+        if metric not in METRICS:
+            raise InputError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
+        if not isinstance(index, str) or not index.strip():
+            raise InputError(f"index must be 'auto' or a faiss factory string, got {index!r}")
+        n, dim = emb.vectors.shape
+        if n == 0 or dim == 0:
+            raise InputError(f"cannot index an empty embedding ({n} x {dim})")
+        if not np.isfinite(emb.vectors).all():
+            raise InputError("the embedding has NaN or infinite values; cannot index it")
+        if threads is not None:
+            faiss.omp_set_num_threads(int(threads))
+        t0 = time.perf_counter()
+        vectors = _normalized(emb.vectors) if metric == "cosine" else emb.vectors
+        factory = choose_factory(n, dim) if index == "auto" else _with_refine(index.strip())
+        try:
+            inner = faiss.index_factory(dim, factory, _metric_type(metric))
+        except RuntimeError as exc:
+            raise InputError(f"invalid faiss index string {factory!r}: "
+                             f"{str(exc).strip().splitlines()[-1]}") from None
+        defaults = {}
+        hnsw = _find(inner, faiss.IndexHNSW)
+        if hnsw is not None:
+            hnsw.hnsw.efConstruction = int(ef_construction)
+            defaults["efSearch"] = int(ef_search)
+        ivf = faiss.try_extract_index_ivf(inner)
+        if ivf is not None:
+            defaults["nprobe"] = int(nprobe) if nprobe else max(1, min(ivf.nlist, max(8, ivf.nlist // 50)))
+            if index == "auto":
+                ivf.cp.niter = 10
+        if not inner.is_trained:
+            cap = 64 * ivf.nlist if ivf is not None else 100_000
+            sample = vectors
+            if n > cap:
+                rows = np.sort(np.random.default_rng(seed).choice(n, cap, replace=False))
+                sample = vectors[rows]
+            if ivf is not None and len(sample) < ivf.nlist:
+                raise InputError(f"{factory!r} needs at least {ivf.nlist} vectors to train "
+                                 f"({ivf.nlist} lists), the embedding has {n}; use fewer lists or 'Flat'")
+            try:
+                inner.train(np.ascontiguousarray(sample))
+            except RuntimeError as exc:
+                raise InputError(f"training {factory!r} failed: {str(exc).strip().splitlines()[-1]}") from None
+        mapped = faiss.IndexIDMap2(inner)
+        mapped.add_with_ids(np.ascontiguousarray(vectors), np.arange(n, dtype=np.int64))
+        if ivf is not None and not isinstance(inner, faiss.IndexRefine):
+            ivf.make_direct_map()  # reconstruct by id (query by node, /nodes/{id}/vector)
+        meta = {
+            "format": FORMAT, "version": FORMAT_VERSION, "metric": metric,
+            "normalized": metric == "cosine", "factory": factory,
+            "faiss_class": type(faiss.downcast_index(inner)).__name__, "dim": int(dim), "count": int(n),
+            "id_type": "string" if emb.node_ids.dtype.kind == "O" else "int64",
+            "embedding": {"method": emb.method, "params": emb.params},
+            "checksum": vectors_checksum(emb.vectors), "search_defaults": defaults,
+            "build_seconds": round(time.perf_counter() - t0, 3), "faiss_version": faiss.__version__,
+        }
+        obj = cls(mapped, emb.node_ids, meta)
+        obj._keep = inner  # the IDMap does not own the Python-side inner object
+        return obj
+
+    def save(self, path):
+        """Write the index directory atomically (built in a temporary directory, then renamed)."""
+        faiss = _faiss()
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from graphembed.embedding import _json_default
+        from graphembed.io.atomic import atomic_path
+
+        path = Path(path)
+        if path.exists() and not path.is_dir():
+            raise InputError(f"{path}: exists and is not an index directory")
+        if path.is_dir() and any(path.iterdir()) and not (path / META_FILE).exists():
+            raise InputError(f"{path}: a non-empty directory that is not an index; not overwriting it")
+        with atomic_path(path, directory=True) as tmp:
+            mask = os.umask(0)
+            os.umask(mask)
+            os.chmod(tmp, 0o777 & ~mask)  # mkdtemp makes it private; an index is an ordinary output
+            faiss.write_index(self.index, str(tmp / INDEX_FILE))
+            ids = self.node_ids
+            col = pa.array(ids.tolist(), type=pa.string()) if ids.dtype.kind == "O" \
+                else pa.array(ids, type=pa.int64())
+            pq.write_table(pa.table({"node": col}), str(tmp / NODES_FILE))
+            (tmp / META_FILE).write_text(json.dumps(self.meta, indent=2, default=_json_default) + "\n")
+        self.path = str(path)
+        return path
+
+    @classmethod
+    def load(cls, path, mmap=True):
+        """Read an index directory; the faiss index is memory-mapped where its type allows."""
+        faiss = _faiss()
+        import pyarrow.parquet as pq
+
+        from graphembed.io.embedding_files import _ids_from_arrow
+
+        path = Path(path)
+        if not path.exists():
+            raise InputError(f"{path}: index not found")
+        if not path.is_dir() or not (path / META_FILE).exists():
+            raise InputError(f"{path}: not an index directory (expected {META_FILE}, {INDEX_FILE}, "
+                             f"{NODES_FILE}); build one with 'graphembed index build'")
+        try:
+            meta = json.loads((path / META_FILE).read_text())
+        except ValueError as exc:
+            raise InputError(f"{path / META_FILE}: not valid JSON ({exc})") from None
+        if meta.get("format") != FORMAT or meta.get("metric") not in METRICS:
+            raise InputError(f"{path / META_FILE}: not a graphembed index description")
+        if int(meta.get("version", 0)) > FORMAT_VERSION:
+            raise InputError(f"{path}: index format version {meta['version']} is newer than this "
+                             f"graphembed reads ({FORMAT_VERSION}); upgrade graphembed")
+        for name in (INDEX_FILE, NODES_FILE):
+            if not (path / name).exists():
+                raise InputError(f"{path}: {name} is missing")
+        index = None
+        if mmap:
+            flag = getattr(faiss, "IO_FLAG_MMAP_IFC", faiss.IO_FLAG_MMAP) | faiss.IO_FLAG_READ_ONLY
+            try:
+                index = faiss.read_index(str(path / INDEX_FILE), flag)
+            except RuntimeError:
+                index = None  # this index type cannot be mapped; read it into memory
+        if index is None:
+            try:
+                index = faiss.read_index(str(path / INDEX_FILE))
+            except RuntimeError as exc:
+                raise InputError(f"{path / INDEX_FILE}: not a readable faiss index "
+                                 f"({str(exc).strip().splitlines()[-1]})") from None
+        if not hasattr(index, "id_map"):  # read_index already returns the concrete class
+            raise InputError(f"{path / INDEX_FILE}: expected an IndexIDMap2, found {type(index).__name__}")
+        try:
+            ids = _ids_from_arrow(pq.read_table(str(path / NODES_FILE)).column("node"))
+        except Exception as exc:
+            raise InputError(f"{path / NODES_FILE}: not a readable node list ({exc})") from None
+        if len(ids) != index.ntotal or index.d != int(meta["dim"]):
+            raise InputError(f"{path}: {NODES_FILE} has {len(ids)} ids, the faiss index {index.ntotal} "
+                             f"vectors of dim {index.d} (index.json: dim {meta['dim']}); rebuild it")
+        return cls(index, ids, meta, path)
+
+    # ------------------------------------------------------------------ ids and vectors
+    def _position(self, node_id):
+        if self._lookup is None:
+            self._lookup = {v: i for i, v in enumerate(self.node_ids.tolist())}
+        key = node_id.item() if isinstance(node_id, np.generic) else node_id
+        if isinstance(key, bool):
+            raise KeyError(node_id)
+        found = self._lookup.get(key) if isinstance(key, (int, str)) else None
+        if found is not None:
+            return found
+        if self.node_ids.dtype.kind == "i" and isinstance(key, str):
+            try:
+                return self._lookup[int(key)]
+            except (ValueError, KeyError):
+                pass
+        elif isinstance(key, int) and str(key) in self._lookup:
+            return self._lookup[str(key)]
+        raise KeyError(node_id)
+
+    def positions(self, node_ids):
+        """Row positions of ``node_ids``; an unknown id raises InputError naming it."""
+        out, unknown = np.empty(len(node_ids), dtype=np.int64), []
+        for i, v in enumerate(node_ids):
+            try:
+                out[i] = self._position(v)
+            except (KeyError, TypeError):
+                unknown.append(v)
+        if unknown:
+            where = f" (index {self.path})" if self.path else ""
+            shown = ", ".join(repr(v) for v in unknown[:5]) + (", ..." if len(unknown) > 5 else "")
+            raise InputError(f"unknown node id {shown}{where}" if len(unknown) == 1
+                             else f"{len(unknown)} unknown node ids: {shown}{where}")
+        return out
+
+    def _reconstruct(self, positions):
+        positions = np.ascontiguousarray(positions, dtype=np.int64)
+        if len(positions) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self.index.reconstruct_batch(positions)
+
+    def vectors(self, node_ids=None):
+        """The stored vectors (L2-normalised for metric cosine) of ``node_ids``, or of every node."""
+        if node_ids is None:
+            return self._reconstruct(np.arange(len(self)))
+        return self._reconstruct(self.positions(node_ids))
+
+    def vector(self, node_id):
+        return self.vectors([node_id])[0]
+
+    # ------------------------------------------------------------------ search
+    def _prepare_queries(self, vectors):
+        q = np.asarray(vectors, dtype=np.float32)
+        if q.ndim == 1:
+            q = q[None, :]
+        if q.ndim != 2 or q.shape[1] != self.dim:
+            raise InputError(f"query vectors must have dimension {self.dim}, got shape {q.shape}")
+        if not np.isfinite(q).all():
+            raise InputError("query vectors contain NaN or infinite values")
+        return np.ascontiguousarray(_normalized(q) if self.metric == "cosine" else q)
+
+    def _search_params(self, ef_search, nprobe, selector, k_factor):
+        faiss = _faiss()
+        defaults = self.meta.get("search_defaults", {})
+        if self._hnsw:
+            params = faiss.SearchParametersHNSW()
+            params.efSearch = int(ef_search or defaults.get("efSearch", DEFAULT_EF_SEARCH))
+        elif self._ivf is not None:
+            params = faiss.SearchParametersIVF()
+            params.nprobe = int(nprobe or defaults.get("nprobe", 8))
+        else:
+            params = faiss.SearchParameters()
+        if selector is not None:
+            params.sel = selector
+        if self._refine:
+            outer = faiss.IndexRefineSearchParameters()
+            outer.k_factor = float(k_factor)
+            outer.base_index_params = params
+            return outer, params
+        return params, params
+
+    def _raw_search(self, q, k, *, selector=None, ef_search=None, nprobe=None, k_factor=4.0):
+        """(distances, positions) from faiss; scores converted to the metric's convention."""
+        if ef_search is not None and ef_search < 1 or nprobe is not None and nprobe < 1:
+            raise InputError("ef_search and nprobe must be positive")
+        params, keep = self._search_params(ef_search, nprobe, selector, k_factor)
+        if self._hnsw:
+            keep.efSearch = max(keep.efSearch, k)
+        dist, pos = self.index.search(q, k, params=params)
+        del keep
+        if self.metric == "l2":
+            dist = np.sqrt(np.maximum(dist, 0))
+        dist = dist.astype(np.float32, copy=False)
+        dist[pos < 0] = np.nan
+        return dist, pos
+
+    def _exact_subset(self, q, k, subset):
+        """Exact top-k of ``q`` among the rows ``subset`` (sorted unique positions)."""
+        faiss = _faiss()
+        pos = np.full((len(q), k), -1, dtype=np.int64)
+        scores = np.full((len(q), k), np.nan, dtype=np.float32)
+        kk = min(k, len(subset))
+        if kk == 0 or len(q) == 0:
+            return scores, pos
+        x = self._reconstruct(subset)
+        dist, top = faiss.knn(q, x, kk, metric=_metric_type(self.metric))
+        if self.metric == "l2":
+            dist = np.sqrt(np.maximum(dist, 0))
+        found = top >= 0
+        pos[:, :kk] = np.where(found, subset[np.maximum(top, 0)], -1)
+        scores[:, :kk] = np.where(found, dist, np.nan)
+        return scores, pos
+
+    def _search(self, q, k, *, filter=None, exclude=None, ef_search=None, nprobe=None, exact=False):
+        """(scores, positions) of k neighbours per query row; ``exclude`` (q,) positions dropped."""
+        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
+            raise InputError(f"k must be a positive integer, got {k!r}")
+        k = int(k)
+        extra = 0 if exclude is None else 1
+        kk = min(k + extra, len(self))
+        subset = None
+        if filter is not None:
+            subset = np.unique(self.positions(list(filter)))
+        if exact or (subset is not None and len(subset) <= EXACT_FILTER_MAX):
+            if subset is None:
+                subset = np.arange(len(self), dtype=np.int64)
+            scores, pos = self._exact_subset(q, kk, subset)
+        else:
+            selector = None
+            if subset is not None:
+                faiss = _faiss()
+                selector = faiss.IDSelectorBatch(subset)
+            scores, pos = self._raw_search(q, kk, selector=selector, ef_search=ef_search, nprobe=nprobe)
+        if exclude is not None:
+            keep = pos != np.asarray(exclude, dtype=np.int64)[:, None]
+            full = keep.all(1)
+            keep[full, -1] = False  # the query itself was not among the candidates: drop the last
+            pos = pos[keep].reshape(len(q), kk - 1)
+            scores = scores[keep].reshape(len(q), kk - 1)
+        if pos.shape[1] < k:  # fewer vectors than k: pad
+            pad = k - pos.shape[1]
+            pos = np.pad(pos, ((0, 0), (0, pad)), constant_values=-1)
+            scores = np.pad(scores, ((0, 0), (0, pad)), constant_values=np.nan)
+        return scores, pos
+
+    def search(self, vectors, k=10, *, filter=None, ef_search=None, nprobe=None, exact=False):
+        """Neighbours of query vectors (n, dim) (or one vector); ``filter``: node ids to search
+        among; ``exact=True`` compares with every vector. Returns :class:`Neighbors`."""
+        q = self._prepare_queries(vectors)
+        scores, pos = self._search(q, k, filter=filter, ef_search=ef_search, nprobe=nprobe, exact=exact)
+        return Neighbors(self.node_ids, pos, scores, self.metric)
+
+    def neighbors(self, node_ids, k=10, *, filter=None, ef_search=None, nprobe=None, exact=False):
+        """Neighbours of indexed nodes, each excluding itself. Unknown ids raise InputError."""
+        if isinstance(node_ids, (str, int, np.integer)):
+            node_ids = [node_ids]
+        node_ids = list(node_ids)
+        positions = self.positions(node_ids)
+        q = self._reconstruct(positions)
+        scores, pos = self._search(q, k, filter=filter, exclude=positions, ef_search=ef_search,
+                                   nprobe=nprobe, exact=exact)
+        return Neighbors(self.node_ids, pos, scores, self.metric, queries=self.node_ids[positions].tolist())
+
+    def similarity(self, pairs):
+        """Score of each (a, b) pair under the index metric (cosine, dot product or distance)."""
+        pairs = [tuple(p) for p in pairs]
+        if any(len(p) != 2 for p in pairs):
+            raise InputError("each pair must have exactly two node ids")
+        if not pairs:
+            return np.zeros(0, dtype=np.float32)
+        pos = self.positions([v for p in pairs for v in p])  # every unknown id named at once
+        a = self._reconstruct(pos[0::2])
+        b = self._reconstruct(pos[1::2])
+        if self.metric == "l2":
+            return np.linalg.norm(a - b, axis=1).astype(np.float32)
+        return (a * b).sum(1).astype(np.float32)
+
+    def recall(self, k=10, sample=1000, *, seed=0, ef_search=None, nprobe=None):
+        """Mean recall@k of ``neighbors`` (each node excluding itself) against exact search, over
+        ``sample`` random indexed nodes."""
+        rng = np.random.default_rng(seed)
+        n = len(self)
+        rows = np.sort(rng.choice(n, min(sample, n), replace=False))
+        q = self._reconstruct(rows)
+        _, approx = self._search(q, k, exclude=rows, ef_search=ef_search, nprobe=nprobe)
+        _, exact = self._search(q, k, exclude=rows, exact=True)
+        hits = sum(len(set(a[a >= 0].tolist()) & set(e[e >= 0].tolist())) for a, e in zip(approx, exact))
+        return hits / max(1, (exact >= 0).sum())
+
+
+def _find(index, cls):
+    """``index`` or the first index inside it (refine base, pre-transform) of type ``cls``."""
+    faiss = _faiss()
+    index = faiss.downcast_index(index)
+    for _ in range(4):
+        if isinstance(index, cls):
+            return index
+        if isinstance(index, faiss.IndexRefine):
+            index = faiss.downcast_index(index.base_index)
+        elif isinstance(index, faiss.IndexPreTransform):
+            index = faiss.downcast_index(index.index)
+        else:
+            return None
+    return None
+
+
+def build_and_save(emb, path, index="auto", metric="cosine", **kwargs):
+    """Build an :class:`EmbeddingIndex` over ``emb`` and write it to the directory ``path``."""
+    built = EmbeddingIndex.build(emb, index=index, metric=metric, **kwargs)
+    built.save(path)
+    return built

@@ -1,0 +1,1 @@
+"""The HTTP neighbour service (FastAPI + uvicorn, the ``[serve]`` extra); see ``service.app``."""

@@ -2,6 +2,7 @@
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from numba import njit
 
 
 def _as_arrow(values):
@@ -9,7 +10,11 @@ def _as_arrow(values):
         return values
     arr = np.asarray(values)
     if arr.dtype == object:
-        return pa.array(arr.tolist())
+        items = arr.tolist()
+        try:
+            return pa.array(items)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed ints and strings: all strings
+            return pa.array([None if v is None else str(v) for v in items], type=pa.string())
     return pa.array(arr)
 
 
@@ -21,8 +26,8 @@ def factorize(src, dst, nodes=None):
     """Factorize edge endpoints (and optional extra node ids) into one id space.
 
     Integer ids are numbered in increasing order; string ids in order of first appearance
-    (``nodes`` first, then sources and targets). Mixed integer and string columns are read
-    as strings.
+    (``nodes`` first, then all sources, then all targets). Mixed integer and string columns
+    are read as strings.
 
     Returns
     -------
@@ -32,48 +37,178 @@ def factorize(src, dst, nodes=None):
     columns = [_as_arrow(src), _as_arrow(dst)]
     if nodes is not None:
         columns.append(_as_arrow(nodes))
+    if any(c.null_count for c in columns):
+        raise ValueError("node ids contain missing values")
     if all(pa.types.is_integer(c.type) for c in columns):
         return _factorize_int(*columns)
-    columns = [c.cast(pa.string()) if not pa.types.is_string(c.type) else c for c in columns]
+    columns = [c if pa.types.is_string(c.type) else c.cast(pa.string()) for c in columns]
     extra = _chunks(columns[2]) if nodes is not None else []
     n_extra = sum(len(c) for c in extra)
-    combined = pa.chunked_array(extra + _chunks(columns[0]) + _chunks(columns[1]), type=pa.string())
-    if combined.null_count:
-        raise ValueError("node ids contain missing values")
-    encoded = pc.dictionary_encode(combined)
-    codes = np.concatenate(
-        [c.indices.to_numpy(zero_copy_only=False) for c in encoded.chunks]
-    ).astype(np.int32, copy=False)
-    dictionary = encoded.chunks[0].dictionary if encoded.num_chunks else pa.array([], pa.string())
     m = len(columns[0])
+    combined = pa.chunked_array(extra + _chunks(columns[0]) + _chunks(columns[1]), type=pa.string())
+    del columns
+    encoded = pc.dictionary_encode(combined)
+    del combined
+    codes = np.empty(len(encoded), dtype=np.int32)
+    start = 0
+    for chunk in encoded.chunks:  # one copy straight into the int32 result, no concatenation
+        piece = chunk.indices.to_numpy(zero_copy_only=False)
+        codes[start:start + piece.shape[0]] = piece
+        start += piece.shape[0]
+    dictionary = encoded.chunks[0].dictionary if encoded.num_chunks else pa.array([], pa.string())
+    del encoded
     node_ids = np.asarray(dictionary.to_numpy(zero_copy_only=False), dtype=object)
     return codes[n_extra:n_extra + m], codes[n_extra + m:], node_ids
 
 
-def _to_int64(col):
-    if isinstance(col, pa.ChunkedArray):
-        col = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
-    if col.null_count:
-        raise ValueError("node ids contain missing values")
-    return col.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+def _int64_chunks(col):
+    """The column's chunks as int64 numpy arrays (zero-copy for int64 chunks)."""
+    out = []
+    for chunk in _chunks(col):
+        if chunk.type != pa.int64():
+            chunk = chunk.cast(pa.int64())
+        out.append(chunk.to_numpy(zero_copy_only=False))
+    return out
+
+
+@njit(cache=True)
+def _min_max(a, lo, hi):
+    for i in range(a.shape[0]):
+        x = a[i]
+        if x < lo:
+            lo = x
+        if x > hi:
+            hi = x
+    return lo, hi
+
+
+@njit(cache=True)
+def _mark_present(a, lo, present):
+    for i in range(a.shape[0]):
+        present[a[i] - lo] = True
+
+
+@njit(cache=True)
+def _rank_present(present):
+    rank = np.empty(present.shape[0], dtype=np.int32)
+    r = 0
+    for i in range(present.shape[0]):
+        rank[i] = r
+        if present[i]:
+            r += 1
+    return rank, r
+
+
+@njit(cache=True)
+def _lookup(a, lo, rank, out, start):
+    for i in range(a.shape[0]):
+        out[start + i] = rank[a[i] - lo]
 
 
 def _factorize_int(*columns):
-    arrays = [_to_int64(c) for c in columns]
-    sizes = [a.shape[0] for a in arrays]
-    lo = min((int(a.min()) for a in arrays if a.size), default=0)
-    hi = max((int(a.max()) for a in arrays if a.size), default=-1)
+    chunked = [_int64_chunks(c) for c in columns]
+    sizes = [sum(a.shape[0] for a in chunks) for chunks in chunked]
     total = sum(sizes)
-    if hi - lo < 4 * total + 1024:
+    lo, hi = np.iinfo(np.int64).max, np.iinfo(np.int64).min
+    for chunks in chunked:
+        for a in chunks:
+            if a.shape[0]:
+                lo, hi = _min_max(a, lo, hi)
+    if total == 0:
+        return np.empty(0, np.int32), np.empty(0, np.int32), np.empty(0, np.int64)
+    if int(hi) - int(lo) < 4 * total + 1024:
         # Dense fast path: a present-mask over the id range, no sort and no hashing.
-        present = np.zeros(hi - lo + 1, dtype=bool)
-        for a in arrays:
-            present[a - lo] = True
+        present = np.zeros(int(hi) - int(lo) + 1, dtype=np.bool_)
+        for chunks in chunked:
+            for a in chunks:
+                _mark_present(a, lo, present)
+        rank, _ = _rank_present(present)
         node_ids = np.flatnonzero(present).astype(np.int64) + lo
-        rank = np.cumsum(present, dtype=np.int64).astype(np.int32) - 1
-        codes = [rank[a - lo] for a in arrays]
+        del present
+        codes = []
+        for chunks, size in zip(chunked, sizes):
+            out = np.empty(size, dtype=np.int32)
+            start = 0
+            for a in chunks:
+                _lookup(a, lo, rank, out, start)
+                start += a.shape[0]
+            codes.append(out)
     else:
-        node_ids, inverse = np.unique(np.concatenate(arrays), return_inverse=True)
+        node_ids, inverse = np.unique(np.concatenate([a for chunks in chunked for a in chunks]),
+                                      return_inverse=True)
         inverse = inverse.astype(np.int32)
         codes = np.split(inverse, np.cumsum(sizes)[:-1])
-    return codes[0].astype(np.int32, copy=False), codes[1].astype(np.int32, copy=False), node_ids
+    return codes[0], codes[1], node_ids
+
+
+@njit(cache=True)
+def _scan_strings(offsets, data, start):
+    """(any value starts or ends with a blank, first empty value's row or -1)."""
+    blanks = False
+    for i in range(offsets.shape[0] - 1):
+        s = offsets[i]
+        e = offsets[i + 1]
+        if e == s:
+            return blanks, start + i
+        if not blanks:
+            a = data[s]
+            b = data[e - 1]
+            if a == 32 or a == 9 or a == 13 or b == 32 or b == 9 or b == 13:
+                blanks = True
+    return blanks, -1
+
+
+def scan_strings(col):
+    """For a (chunked) arrow string column: (has values with surrounding blanks, first empty row or -1).
+
+    Stops at the first empty value.
+    """
+    blanks = False
+    start = 0
+    for chunk in _chunks(col):
+        n = len(chunk)
+        if n:
+            bufs = chunk.buffers()
+            width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+            offsets = np.frombuffer(bufs[1], dtype=width)[chunk.offset:chunk.offset + n + 1]
+            data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None and bufs[2].size \
+                else np.zeros(1, dtype=np.uint8)
+            b, empty = _scan_strings(offsets, data, start)
+            blanks = blanks or b
+            if empty >= 0:
+                return blanks, empty
+        start += n
+    return blanks, -1
+
+
+@njit(cache=True)
+def _comment_mask(offsets, data, out, start):
+    found = False
+    for i in range(offsets.shape[0] - 1):
+        for k in range(offsets[i], offsets[i + 1]):
+            c = data[k]
+            if c == 32 or c == 9:
+                continue
+            if c == 35 or c == 37:  # '#' or '%'
+                out[start + i] = True
+                found = True
+            break
+    return found
+
+
+def comment_mask(col):
+    """Bool mask of values whose first non-blank character is # or %, or None when there are none."""
+    out = np.zeros(len(col), dtype=np.bool_)
+    found = False
+    start = 0
+    for chunk in _chunks(col):
+        n = len(chunk)
+        if n:
+            bufs = chunk.buffers()
+            width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+            offsets = np.frombuffer(bufs[1], dtype=width)[chunk.offset:chunk.offset + n + 1]
+            data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None and bufs[2].size \
+                else np.zeros(1, dtype=np.uint8)
+            found = _comment_mask(offsets, data, out, start) or found
+        start += n
+    return out if found else None

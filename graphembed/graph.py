@@ -138,10 +138,14 @@ class Graph:
         indptr, indices, wts, loops, dups = edges_to_csr(
             s, d, w, len(node_ids), not directed, self_loops, merge
         )
+        if not directed and dups:
+            # a repeated non-loop edge is merged in both rows, a repeated self-loop in one
+            loop_dups = loops - np.unique(s[s == d]).size if self_loops and loops else 0
+            dups = (dups - loop_dups) // 2 + loop_dups
         stats = {
             "input_edges": int(s.shape[0]),
             "self_loops_dropped": 0 if self_loops else loops,
-            "duplicates_merged": dups if directed else dups // 2,
+            "duplicates_merged": dups,
             "duplicate_rule": duplicates,
         }
         if source is not None:

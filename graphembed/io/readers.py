@@ -15,9 +15,10 @@ from graphembed.io.errors import InputError, located
 TEXT_EXTENSIONS = {".csv", ".tsv", ".txt", ".edges", ".edgelist", ".el", ".tab", ".dat", ".snap"}
 FORMATS = ("csv", "parquet", "mat", "gml", "npz")
 COMMENT_PREFIXES = ("#", "%")
+# Column words that mark a header even above string ids. No single letters: "a b" is an edge.
 _HEADER_WORDS = {
-    "source", "target", "src", "dst", "from", "to", "u", "v", "node1", "node2", "node_1", "node_2",
-    "head", "tail", "weight", "w", "i", "j", "id1", "id2", "start", "end", "a", "b",
+    "source", "target", "src", "dst", "from", "to", "node1", "node2", "node_1", "node_2",
+    "head", "tail", "weight", "id1", "id2", "start", "end", "source_id", "target_id",
 }
 
 
@@ -152,6 +153,16 @@ def _is_int(token):
         return False
 
 
+def _split(line, delimiter):
+    """Fields of a text line (runs of blanks are one separator when the delimiter is a space)."""
+    line = line.strip()
+    return line.split() if delimiter == " " else [t.strip() for t in line.split(delimiter)]
+
+
+def _is_comment_or_blank(stripped):
+    return not stripped or stripped.startswith(COMMENT_PREFIXES)
+
+
 def _sniff(path, delimiter, max_lines=50):
     """Return (leading lines to skip, delimiter, first data rows as token lists)."""
     skip = 0
@@ -160,17 +171,16 @@ def _sniff(path, delimiter, max_lines=50):
         with _open_text(path) as fh:
             for line in fh:
                 stripped = line.strip()
-                if not rows and (not stripped or stripped.startswith(COMMENT_PREFIXES)):
-                    skip += 1
-                    continue
-                if not stripped or stripped.startswith(COMMENT_PREFIXES):
+                if _is_comment_or_blank(stripped):
+                    if not rows:
+                        skip += 1
                     continue
                 if delimiter is None:
                     delimiter = "\t" if "\t" in stripped else "," if "," in stripped else " "
-                rows.append([t.strip() for t in stripped.split(delimiter)])
+                rows.append(_split(stripped, delimiter))
                 if len(rows) >= max_lines:
                     break
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, UnicodeError) as exc:
         raise InputError(f"{path}: cannot read ({exc})") from None
     if not rows:
         raise InputError(f"{path}: no edges found (only comments or blank lines)")
@@ -198,7 +208,7 @@ def _resolve_columns(path, names, source_col, target_col, weight_col, weighted):
             return value
         if isinstance(value, str) and _is_int(value):
             value = int(value)
-        if isinstance(value, (int, np.integer)):
+        if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
             if 0 <= value < len(names):
                 return names[value]
             raise InputError(f"{path}: {what} column position {value} is out of range "
@@ -212,11 +222,28 @@ def _resolve_columns(path, names, source_col, target_col, weight_col, weighted):
         if weight_col is None and len(names) < 3:
             raise InputError(f"{path}: weighted=True but the file has no third (weight) column")
         w = pick(weight_col, 2, "weight")
+    if len({src, dst, w} - {None}) != 2 + (w is not None):
+        raise InputError(f"{path}: source, target and weight must be different columns "
+                         f"(got {src!r}, {dst!r}" + (f", {w!r})" if w else ")"))
     return src, dst, w
+
+
+def _cleaned_text(path, delimiter):
+    """The file without comment and blank lines (blank runs collapsed for a space delimiter)."""
+    out = []
+    with _open_text(path) as fh:
+        for line in fh:
+            stripped = line.strip()
+            if _is_comment_or_blank(stripped):
+                continue
+            out.append(" ".join(stripped.split()) if delimiter == " " else stripped)
+    out.append("")
+    return "\n".join(out).encode("utf-8")
 
 
 def _read_text(path, source_col, target_col, weight_col, weighted, header, delimiter):
     import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
     if delimiter is not None and len(delimiter) != 1:
@@ -237,6 +264,7 @@ def _read_text(path, source_col, target_col, weight_col, weighted, header, delim
     if header and len(set(names)) != len(names):
         raise InputError(located(path, f"duplicate column names in header: {rows[0]}", skip + 1))
     src_name, dst_name, w_name = _resolve_columns(path, names, source_col, target_col, weight_col, weighted)
+    data_skip = skip + (1 if header else 0)  # lines before the first edge
 
     bad_rows = []
 
@@ -247,38 +275,113 @@ def _read_text(path, source_col, target_col, weight_col, weighted, header, delim
         bad_rows.append((row.actual_columns, row.text))
         return "error"
 
-    include = [src_name, dst_name] + ([w_name] if w_name else [])
-    types = {w_name: pa.float64()} if w_name else {}
-    try:
-        table = pacsv.read_csv(
-            pa.input_stream(str(path), compression="detect"),
-            read_options=pacsv.ReadOptions(
-                skip_rows=skip + (1 if header else 0), column_names=names, block_size=1 << 24
-            ),
+    # The first column is always read: a line whose first field starts with # or % is a comment.
+    include = list(dict.fromkeys([names[0], src_name, dst_name] + ([w_name] if w_name else [])))
+
+    def parse(source, skip_rows, id_type=None):
+        bad_rows.clear()
+        types = {w_name: pa.float64()} if w_name else {}
+        if id_type is not None:
+            types.update({src_name: id_type, dst_name: id_type})
+        return pacsv.read_csv(
+            source,
+            read_options=pacsv.ReadOptions(skip_rows=skip_rows, column_names=names, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(include_columns=include, column_types=types,
-                                                 strings_can_be_null=False, quoted_strings_can_be_null=False),
+                                                 strings_can_be_null=False,
+                                                 quoted_strings_can_be_null=False),
         )
+
+    # Fast path: arrow reads the file itself. On failure, retry with ids read as strings (ids
+    # that turn non-numeric late, or a mid-file comment in an integer column), then on a cleaned
+    # copy of the text (comment lines with the right column count, runs of blanks).
+    cleaned = None
+    id_type = None
+    try:
+        while True:
+            try:
+                source = pa.input_stream(str(path), compression="detect") if cleaned is None \
+                    else pa.BufferReader(cleaned)
+                table = parse(source, data_skip if cleaned is None else (1 if header else 0), id_type)
+                break
+            except pa.ArrowInvalid as exc:
+                if not bad_rows and id_type is None and _id_conversion_error(exc, names, src_name, dst_name):
+                    id_type = pa.string()
+                elif cleaned is None:
+                    cleaned = _cleaned_text(path, delimiter)
+                else:
+                    raise
     except pa.ArrowInvalid as exc:
         if bad_rows:
             found, text = bad_rows[0]
-            line = _find_line(path, lambda s: s.rstrip("\r\n") == text.rstrip("\r\n"))
-            raise InputError(located(path, f"expected {n_cols} columns, found {found}: {text.strip()!r}",
-                                     line)) from None
+            target = _split(text, delimiter)
+            line = _find_line(path, lambda s: _split(s, delimiter) == target)
+            raise InputError(located(path, f"expected {n_cols} columns, found {len(target)}: "
+                                           f"{text.strip()!r}", line)) from None
         if w_name and "conversion error to double" in str(exc):
-            raise _bad_weight_error(path, skip + (1 if header else 0), names.index(w_name), delimiter) from None
+            raise _bad_weight_error(path, data_skip, names.index(w_name), delimiter) from None
         raise InputError(f"{path}: cannot parse ({exc})") from None
-    except OSError as exc:
+    except (OSError, UnicodeError) as exc:
         raise InputError(f"{path}: cannot read ({exc})") from None
-    src = table.column(src_name)
-    dst = table.column(dst_name)
+    del cleaned
+
+    retype = id_type is not None  # ids read as strings only because of a stray line
+    first = table.column(names[0])
+    if pa.types.is_string(first.type) or pa.types.is_large_string(first.type):
+        from graphembed._ids import comment_mask
+
+        comment = comment_mask(first)
+        if comment is not None:
+            table = table.filter(pa.array(~comment))
+            retype = True
+        del comment
+    del first
+    if table.num_rows == 0:
+        raise InputError(f"{path}: no edges found")
+    src = _clean_ids(path, table.column(src_name), "source", data_skip, delimiter)
+    dst = _clean_ids(path, table.column(dst_name), "target", data_skip, delimiter)
+    if retype and pa.types.is_string(src.type) and pa.types.is_string(dst.type):
+        try:
+            src, dst = pc.cast(src, pa.int64()), pc.cast(dst, pa.int64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
     w = None
     if w_name:
         w = table.column(w_name).to_numpy()
-        _check_weight_values(path, w, skip + (1 if header else 0), delimiter)
-    if table.num_rows == 0:
-        raise InputError(f"{path}: no edges found")
+        _check_weight_values(path, w, data_skip, names.index(w_name), delimiter)
     return src, dst, w
+
+
+def _id_conversion_error(exc, names, src_name, dst_name):
+    text = str(exc)
+    return "conversion error" in text and any(
+        f"column #{names.index(c)}" in text for c in (src_name, dst_name))
+
+
+def _clean_ids(path, col, what, skip, delimiter):
+    """Ids with surrounding blanks trimmed; a missing (empty) id is an error naming its line."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        from graphembed._ids import scan_strings
+
+        blanks, empty = scan_strings(col)
+        if blanks:
+            col = pc.utf8_trim_whitespace(col)
+            missing = pc.equal(col, "")
+        elif empty < 0:
+            return col
+        else:
+            raise InputError(located(path, f"{what} id is missing", _line_of_row(path, skip, empty)))
+    else:
+        if not col.null_count:
+            return col
+        missing = col.is_null()
+    if not pc.any(missing).as_py():
+        return col
+    row = int(np.flatnonzero(missing.to_numpy(zero_copy_only=False))[0])
+    raise InputError(located(path, f"{what} id is missing", _line_of_row(path, skip, row)))
 
 
 def _data_lines(path, skip):
@@ -292,6 +395,14 @@ def _data_lines(path, skip):
                 yield number, line
 
 
+def _line_of_row(path, skip, row):
+    """Line number of the ``row``-th (0-based) edge line, or None."""
+    for i, (number, _) in enumerate(_data_lines(path, skip)):
+        if i == row:
+            return number
+    return None
+
+
 def _find_line(path, predicate):
     with _open_text(path) as fh:
         for number, line in enumerate(fh, start=1):
@@ -302,26 +413,30 @@ def _find_line(path, predicate):
 
 def _bad_weight_error(path, skip, w_index, delimiter):
     for number, line in _data_lines(path, skip):
-        fields = line.rstrip("\r\n").split(delimiter)
-        token = fields[w_index].strip() if w_index < len(fields) else ""
-        if not _is_number(token):
+        fields = _split(line, delimiter)
+        token = fields[w_index] if w_index < len(fields) else ""
+        if token and not _is_number(token):
             return InputError(located(path, f"weight {token!r} is not a number", number))
     return InputError(f"{path}: a weight is not a number")
 
 
-def _check_weight_values(path, w, skip, delimiter):
+def _check_weight_values(path, w, skip, w_index, delimiter):
     bad = ~np.isfinite(w) | (w < 0)
     if not bad.any():
         return
     row = int(np.flatnonzero(bad)[0])
     value = w[row]
-    problem = "is not finite" if not np.isfinite(value) else "is negative (weights must be >= 0)"
+    problem = f"weight {value} is not finite" if not np.isfinite(value) else \
+        f"weight {value} is negative (weights must be >= 0)"
     line = None
-    for i, (number, _) in enumerate(_data_lines(path, skip)):
+    for i, (number, text) in enumerate(_data_lines(path, skip)):
         if i == row:
             line = number
+            fields = _split(text, delimiter)
+            if w_index >= len(fields) or not fields[w_index]:
+                problem = "weight is missing"
             break
-    raise InputError(located(path, f"weight {value} {problem}", line))
+    raise InputError(located(path, problem, line))
 
 
 # ---------------------------------------------------------------------------- other formats

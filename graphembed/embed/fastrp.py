@@ -191,7 +191,8 @@ class FastRP(BaseEmbedder):
         ``new_rows`` = (indptr, indices, weights, degree, x0_new) adds nodes outside the graph
         that see the graph's iterates but do not feed back into them (transform_new).
         """
-        from graphembed._kernels.spmm import accumulate_normalized, propagate_accumulate
+        from graphembed._kernels.spmm import (accumulate_normalized, dense_to_csr, propagate_accumulate,
+                                              propagate_accumulate_sparse)
 
         weighted = graph.weights is not None
         w_arr = graph.weights if weighted else np.empty(0, np.float32)
@@ -210,6 +211,8 @@ class FastRP(BaseEmbedder):
             out_new = np.empty_like(x0_new)
             if self.node_self_influence:
                 accumulate_normalized(x0_new, float(self.node_self_influence), acc_new)
+        # Without feature columns X_0 is the very sparse random part alone.
+        sparse_first = self.property_dimension_ == 0 and self._density(graph.n_nodes, self.dim) <= 0.25
         cur, nxt = x0, np.empty_like(x0)
         factor = 1.0
         with progress(len(steps), "fastrp", self.verbose) as bar:
@@ -219,9 +222,15 @@ class FastRP(BaseEmbedder):
                                          cur, out_new, acc_new, float(w_k))
                     if k == len(steps) - 1:
                         break
-                largest = propagate_accumulate(graph.indptr, graph.indices, w_arr, weighted,
-                                               row_scale * factor, cur, nxt,
-                                               acc, float(w_k) if fit_graph else 0.0)
+                acc_w = float(w_k) if fit_graph else 0.0
+                if k == 0 and sparse_first:
+                    # X_0 has a few non-zeros per row: multiply it in sparse form.
+                    largest = propagate_accumulate_sparse(graph.indptr, graph.indices, w_arr, weighted,
+                                                          row_scale * factor, *dense_to_csr(cur), nxt,
+                                                          acc, acc_w)
+                else:
+                    largest = propagate_accumulate(graph.indptr, graph.indices, w_arr, weighted,
+                                                   row_scale * factor, cur, nxt, acc, acc_w)
                 # Row normalisation makes any global factor irrelevant; rescaling keeps the
                 # adjacency form from overflowing float32 after many steps.
                 factor = 1.0 / largest if largest > 0 else 1.0
@@ -243,16 +252,15 @@ class FastRP(BaseEmbedder):
         """
         check_is_fitted(self, "embedding_")
         graph = self.graph_
-        src = np.asarray(src)
-        dst = np.asarray(dst)
-        if src.shape != dst.shape:
+        src, dst = list(src), list(dst)  # no np.asarray: it would turn mixed int/str ids into str
+        if len(src) != len(dst):
             raise InputError("src and dst differ in length")
         w = None if weights is None else np.asarray(weights, dtype=np.float64)
         known = graph.id_lookup()
         from graphembed.graph import _key
 
-        s_keys = [_key(v) for v in src.tolist()]
-        d_keys = [_key(v) for v in dst.tolist()]
+        s_keys = [_key(v) for v in src]
+        d_keys = [_key(v) for v in dst]
         new_ids, new_index, rows, cols, vals = [], {}, [], [], []
         for e, (a, b) in enumerate(zip(s_keys, d_keys)):
             a_known, b_known = a in known, b in known

@@ -14,6 +14,8 @@ _LAZY = {
     "read_graph": "graphembed.io.readers",
     "read_node_file": "graphembed.io.readers",
     "FastRP": "graphembed.embed.fastrp",
+    "Node2Vec": "graphembed.embed.node2vec",
+    "DeepWalk": "graphembed.embed.node2vec",
     "get_embedder": "graphembed.registry",
     "available_embedders": "graphembed.registry",
     "datasets": "graphembed.datasets",

@@ -1,0 +1,291 @@
+"""node2vec / DeepWalk benchmark: graphembed against PecanPy on BlogCatalog, plus PPI and Wikipedia.
+
+    python benchmarks/node2vec.py [--quick] [--threads 2] [--json-out results.json]
+
+Settings (the node2vec paper's): 10 walks per node, length 80, window 10, dim 128, one
+skip-gram epoch. BlogCatalog with p = q = 0.25 and p = q = 1:
+
+* graphembed ``Node2Vec`` / ``DeepWalk`` (walks written to a corpus file for gensim), and the
+  same with gensim fed an iterable of token lists (the route we did not pick), for p = q = 0.25;
+* PecanPy (PyPI) in the mode its ``check_mode`` advises for the graph (SparseOTF at p = q =
+  0.25 on BlogCatalog, FirstOrderUnweighted at p = q = 1) and PreComp, the memory reference.
+
+Every run is its own subprocess (peak RSS is its own). Columns: walk time (loading excluded,
+preprocessing and turning the walks into what gensim reads included), end-to-end time (load +
+walks + skip-gram), peak RSS, Macro-F1 (one-vs-rest liblinear logistic regression, C = 1, 50%
+train, 5 random splits, top-k prediction with each node's true label count).
+
+PPI (p = 4, q = 1) and Wikipedia/POS (weighted, p = 4, q = 0.5) print graphembed's Macro-F1
+next to the paper's figure. ``--quick``: BlogCatalog only, 1 walk of length 20 per node, no
+PreComp, 2 splits (a smoke run, not a result).
+
+graphembed's kernels are compiled with ``cache=True``: one tiny run warms the on-disk cache
+first, as any earlier use of an installed graphembed would. PecanPy does not cache its numba
+functions, so its walk time includes their compilation (a few seconds), as it does for its users.
+
+PecanPy 2.0.9 imports ``nptyping``, which still uses aliases NumPy 2 removed (``np.bool8``,
+``np.float_``, ...); the PecanPy child restores those aliases before importing it. gensim is
+the same for both sides: ``Word2Vec(sg=1, negative=5, min_count=0, workers=threads)``.
+"""
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _util import child_result, peak_rss_mb, run_child  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+RAW = ROOT.parent / "shared" / "datasets" / "raw"
+DATASETS = {"blogcatalog": RAW / "blogcatalog.mat", "ppi": RAW / "Homo_sapiens.mat",
+            "wikipedia": RAW / "POS.mat"}
+PAPER_F1 = {("blogcatalog", 0.25, 0.25): 0.2581, ("ppi", 4.0, 1.0): 0.1791,
+            ("wikipedia", 4.0, 0.5): 0.1552}
+
+
+# ---------------------------------------------------------------------------- evaluation
+def macro_f1(emb, labels, n_splits=5, n_jobs=None):
+    """Mean Macro-F1 over random 50% splits; one-vs-rest liblinear LR (C=1), top-k prediction."""
+    import warnings
+
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score
+    from sklearn.multiclass import OneVsRestClassifier
+
+    y = labels.toarray() > 0 if hasattr(labels, "toarray") else np.asarray(labels) > 0
+    n = emb.shape[0]
+    scores = []
+    for seed in range(n_splits):
+        perm = np.random.default_rng(seed).permutation(n)
+        tr, te = perm[: n // 2], perm[n // 2:]
+        clf = OneVsRestClassifier(LogisticRegression(solver="liblinear", C=1.0), n_jobs=n_jobs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            clf.fit(emb[tr], y[tr])
+        scores_te = clf.decision_function(emb[te])
+        pred = np.zeros_like(y[te])
+        order = np.argsort(-scores_te, axis=1, kind="stable")
+        for i, k in enumerate(y[te].sum(axis=1)):
+            pred[i, order[i, :k]] = True
+        scores.append(f1_score(y[te], pred, average="macro", zero_division=0))
+    return float(np.mean(scores))
+
+
+# ---------------------------------------------------------------------------- children
+def child_graphembed(spec):
+    import graphembed as ge
+    from graphembed.embed.node2vec import DeepWalk, Node2Vec
+
+    t0 = time.perf_counter()
+    graph = ge.read_graph(spec["path"])
+    t_load = time.perf_counter() - t0
+    kw = dict(dim=spec["dim"], walks_per_node=spec["walks"], walk_length=spec["length"],
+              window=spec["window"], epochs=1, random_state=0, n_jobs=spec["threads"])
+    p, q = spec["p"], spec["q"]
+    est = DeepWalk(**kw) if p == q == 1 else Node2Vec(p=p, q=q, **kw)
+    if spec.get("route"):
+        est._corpus_route = spec["route"]
+    est.fit(graph)
+    t_total = time.perf_counter() - t0
+    peak = peak_rss_mb()
+    np.save(spec["out"], est.embedding_.vectors)
+    # The walks alone as an int32 array (no text), for reference; after the peak was read.
+    t1 = time.perf_counter()
+    est.walks(graph)
+    return {"load_s": t_load, "walk_s": est.walk_seconds_, "train_s": est.train_seconds_,
+            "total_s": t_total, "peak_mb": peak, "walk_array_s": time.perf_counter() - t1}
+
+
+def _numpy2_aliases():
+    """Aliases NumPy 2 removed that nptyping (a PecanPy dependency) still reads."""
+    for name, value in dict(bool8=np.bool_, object0=np.object_, int0=np.intp, uint0=np.uintp,
+                            void0=np.void, bytes0=np.bytes_, str0=np.str_, float_=np.float64,
+                            complex_=np.complex128, longfloat=np.longdouble,
+                            singlecomplex=np.complex64, cfloat=np.complex128,
+                            longcomplex=np.clongdouble, clongfloat=np.clongdouble,
+                            string_=np.bytes_, unicode_=np.str_).items():
+        if not hasattr(np, name):
+            setattr(np, name, value)
+
+
+def child_pecanpy(spec):
+    _numpy2_aliases()
+    from gensim.models import Word2Vec
+    from pecanpy import pecanpy as pp
+
+    t0 = time.perf_counter()
+    g = getattr(pp, spec["mode"])(p=spec["p"], q=spec["q"], workers=spec["threads"],
+                                  random_state=0)
+    g.read_edg(spec["edg"], weighted=spec["weighted"], directed=False)
+    t_load = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    g.preprocess_transition_probs()
+    walks = g.simulate_walks(spec["walks"], spec["length"])
+    t_walk = time.perf_counter() - t1
+    t1 = time.perf_counter()
+    # PecanPy's own embed(), phase by phase.
+    w2v = Word2Vec(walks, vector_size=spec["dim"], window=spec["window"], sg=1, min_count=0,
+                   workers=spec["threads"], epochs=1, seed=0)
+    t_train = time.perf_counter() - t1
+    t_total = time.perf_counter() - t0
+    peak = peak_rss_mb()
+    emb = np.zeros((spec["n_nodes"], spec["dim"]), dtype=np.float32)
+    for node in g.nodes:
+        emb[int(node)] = w2v.wv[node]
+    np.save(spec["out"], emb)
+    return {"load_s": t_load, "walk_s": t_walk, "train_s": t_train, "total_s": t_total,
+            "peak_mb": peak}
+
+
+# ---------------------------------------------------------------------------- parent
+def write_edg(graph, path):
+    """Each undirected edge once, tab-separated node indices (and weights), for PecanPy."""
+    rows = np.repeat(np.arange(graph.n_nodes), np.diff(graph.indptr))
+    keep = rows < graph.indices
+    cols = [rows[keep], graph.indices[keep]]
+    fmt = "%d\t%d"
+    if graph.weights is not None:
+        cols.append(graph.weights[keep])
+        fmt += "\t%.6g"
+    np.savetxt(path, np.column_stack(cols), fmt=fmt)  # "%d" prints the float columns as ints
+
+
+def pecanpy_mode(graph, p, q):
+    """The mode PecanPy's ``check_mode`` advises for this graph."""
+    if p == q == 1:
+        return "FirstOrderUnweighted" if graph.weights is None else "PreCompFirstOrder"
+    density = graph.nnz / (graph.n_nodes * (graph.n_nodes - 1))
+    if density >= 0.2:
+        return "DenseOTF"
+    if density < 0.001 and graph.n_nodes < 10000:
+        return "PreComp"
+    return "SparseOTF"
+
+
+def run(args):
+    import graphembed as ge
+
+    walks, length = (1, 20) if args.quick else (10, 80)
+    n_splits = 2 if args.quick else 5
+    base = dict(dim=128, walks=walks, length=length, window=10, threads=args.threads)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-n2v-"))
+    script = Path(__file__).resolve()
+    rows, extra = [], []
+
+    def measure(tag, spec, labels):
+        spec = dict(base, **spec, out=str(tmp / f"{len(rows) + len(extra)}.npy"))
+        print(f"# running {tag} ...", file=sys.stderr, flush=True)
+        res = run_child(script, spec, timeout=3600)
+        res["macro_f1"] = macro_f1(np.load(spec["out"]), labels, n_splits, args.threads)
+        res["tag"] = tag
+        print(f"#   {json.dumps(res)}", file=sys.stderr, flush=True)
+        return res
+
+    # Warm numba's on-disk cache, as any earlier use of an installed graphembed would.
+    run_child(script, dict(base, kind="graphembed", path=str(DATASETS["ppi"]), p=0.5, q=2.0,
+                           walks=1, length=5, dim=8, out=str(tmp / "warm.npy")))
+
+    blog = ge.read_graph(DATASETS["blogcatalog"])
+    _, blog_labels = ge.datasets.load_mat(DATASETS["blogcatalog"])
+    edg = tmp / "blogcatalog.edg"
+    write_edg(blog, edg)
+    pec = dict(kind="pecanpy", edg=str(edg), weighted=False, n_nodes=blog.n_nodes)
+    for p, q in ([(0.25, 0.25)] if args.quick else [(0.25, 0.25), (1.0, 1.0)]):
+        group = []
+        gspec = dict(kind="graphembed", path=str(DATASETS["blogcatalog"]), p=p, q=q)
+        group.append(measure("graphembed", gspec, blog_labels))
+        if p != 1 or q != 1:
+            group.append(measure("graphembed (gensim iterable route)", dict(gspec, route="iterable"),
+                                 blog_labels))
+        mode = pecanpy_mode(blog, p, q)
+        group.append(measure(f"PecanPy {mode}", dict(pec, mode=mode, p=p, q=q), blog_labels))
+        if not args.quick and mode != "PreComp" and (p != 1 or q != 1):
+            group.append(measure("PecanPy PreComp", dict(pec, mode="PreComp", p=p, q=q), blog_labels))
+        for r in group:
+            r.update(p=p, q=q)
+        rows += group
+    if not args.quick:
+        for name, p, q in [("ppi", 4.0, 1.0), ("wikipedia", 4.0, 0.5)]:
+            _, labels = ge.datasets.load_mat(DATASETS[name])
+            r = measure("graphembed", dict(kind="graphembed", path=str(DATASETS[name]), p=p, q=q),
+                        labels)
+            r.update(dataset=name, p=p, q=q, paper=PAPER_F1[(name, p, q)])
+            extra.append(r)
+    print_tables(rows, extra, args, walks, length)
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps({"blogcatalog": rows, "others": extra}, indent=2))
+
+
+def print_tables(rows, extra, args, walks, length):
+    import numba
+
+    import graphembed as ge
+
+    print(f"## node2vec on BlogCatalog (10,312 nodes, 333,983 edges): {walks} walks/node, length "
+          f"{length}, window 10, dim 128, 1 epoch, {args.threads} threads\n")
+    print(f"graphembed {ge.__version__}, numba {numba.__version__}, "
+          f"gensim {__import__('gensim').__version__}, PecanPy {_pecanpy_version()}, "
+          f"{os.cpu_count()} CPUs visible\n")
+    print("| p, q | implementation | walks (s) | skip-gram (s) | end-to-end (s) | peak RSS (MiB) "
+          "| Macro-F1 |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['p']:g}, {r['q']:g} | {r['tag']} | {r['walk_s']:.2f} | {r['train_s']:.2f} | "
+              f"{r['total_s']:.2f} | {r['peak_mb']:.0f} | {r['macro_f1']:.4f} |")
+    print()
+    for p, q in sorted({(r["p"], r["q"]) for r in rows}):
+        group = [r for r in rows if (r["p"], r["q"]) == (p, q)]
+        ours = group[0]
+        best = next(r for r in group if r["tag"].startswith("PecanPy"))
+        line = (f"p = q = {p:g}: walks {best['walk_s'] / ours['walk_s']:.1f}x faster than "
+                f"{best['tag']}, end-to-end {best['total_s'] / ours['total_s']:.2f}x")
+        pre = next((r for r in group if r["tag"] == "PecanPy PreComp"), None)
+        if pre:
+            line += f", peak RSS {ours['peak_mb'] / pre['peak_mb']:.2f} of PreComp's"
+        line += f"; Macro-F1 {ours['macro_f1']:.4f} vs {best['macro_f1']:.4f}"
+        if ("blogcatalog", p, q) in PAPER_F1:
+            line += f" (paper {PAPER_F1[('blogcatalog', p, q)]})"
+        line += f"; the walks alone as an int32 array take {ours['walk_array_s']:.2f} s"
+        print(f"- {line}")
+        it = next((r for r in group if "iterable" in r["tag"]), None)
+        if it:
+            print(f"- gensim input: corpus file {ours['train_s']:.2f} s + walks {ours['walk_s']:.2f} s "
+                  f"vs iterable {it['train_s']:.2f} s + walks {it['walk_s']:.2f} s")
+    if extra:
+        print("\n| dataset | p, q | end-to-end (s) | Macro-F1 | paper |")
+        print("|---|---|---:|---:|---:|")
+        for r in extra:
+            print(f"| {r['dataset']} | {r['p']:g}, {r['q']:g} | {r['total_s']:.2f} | "
+                  f"{r['macro_f1']:.4f} | {r['paper']} |")
+
+
+def _pecanpy_version():
+    from importlib.metadata import version
+
+    try:
+        return version("pecanpy")
+    except Exception:
+        return "?"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--json-out")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        spec = json.loads(args.child)
+        child_result((child_graphembed if spec["kind"] == "graphembed" else child_pecanpy)(spec))
+        return
+    run(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""``graphembed node2vec``, ``graphembed deepwalk`` and ``graphembed walks``."""
+import click
+
+from graphembed.cli.common import (embedding_command, graph_input_options, load_graph, pass_options,
+                                   report, run_embedding)
+
+
+def _walk_options(func, biased=True):
+    options = [
+        click.option("--walks-per-node", type=click.IntRange(min=1), default=10, show_default=True,
+                     help="Walks started from every node."),
+        click.option("--walk-length", type=click.IntRange(min=1), default=80, show_default=True,
+                     help="Nodes per walk, the start node included."),
+    ]
+    if biased:
+        options += [
+            click.option("--p", "p", type=click.FloatRange(min=0, min_open=True), default=1.0,
+                         show_default=True, help="Return parameter (p < 1: step back more often)."),
+            click.option("--q", "q", type=click.FloatRange(min=0, min_open=True), default=1.0,
+                         show_default=True, help="In-out parameter (q < 1: outward, DFS-like)."),
+        ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _unbiased_walk_options(func):
+    return _walk_options(func, biased=False)
+
+
+def _skipgram_options(func):
+    options = [
+        click.option("--dim", type=click.IntRange(min=1), default=128, show_default=True),
+        click.option("--window", type=click.IntRange(min=1), default=10, show_default=True,
+                     help="Skip-gram context window."),
+        click.option("--epochs", type=click.IntRange(min=1), default=1, show_default=True,
+                     help="Skip-gram passes over the walks."),
+        click.option("--negative", type=click.IntRange(min=1), default=5, show_default=True,
+                     help="Negative samples per positive pair."),
+        click.option("--min-count", type=click.IntRange(min=0), default=0, show_default=True,
+                     help="Nodes seen fewer times in the walks get a zero vector."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _estimator_kwargs(opts):
+    return dict(
+        dim=opts["dim"], walks_per_node=opts["walks_per_node"], walk_length=opts["walk_length"],
+        window=opts["window"], epochs=opts["epochs"], negative=opts["negative"],
+        min_count=opts["min_count"], random_state=opts["seed"], n_jobs=opts["threads"],
+        verbose=not opts["quiet"] and not opts["as_json"],
+    )
+
+
+@click.command()
+@embedding_command
+@_skipgram_options
+@_walk_options
+@pass_options
+def node2vec(opts):
+    """node2vec embeddings (Grover & Leskovec, KDD 2016): biased walks + skip-gram (gensim).
+
+    The walks are identical for any --threads; the vectors are bit-reproducible with
+    --threads 1 and --seed.
+
+    \b
+    graphembed node2vec datasets/karate.csv -o karate.parquet --p 0.25 --q 0.25 --seed 0
+    """
+    from graphembed.embed.node2vec import Node2Vec
+
+    run_embedding(opts, lambda: Node2Vec(p=opts["p"], q=opts["q"], **_estimator_kwargs(opts)))
+
+
+@click.command()
+@embedding_command
+@_skipgram_options
+@_unbiased_walk_options
+@pass_options
+def deepwalk(opts):
+    """DeepWalk embeddings (Perozzi et al., KDD 2014): node2vec with p = q = 1.
+
+    \b
+    graphembed deepwalk datasets/karate.csv -o karate.w2v --seed 0
+    """
+    from graphembed.embed.node2vec import DeepWalk
+
+    run_embedding(opts, lambda: DeepWalk(**_estimator_kwargs(opts)))
+
+
+@click.command()
+@graph_input_options
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Text file: one walk per line, original node ids separated by spaces.")
+@_walk_options
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed.")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Threads (default: all cores). The walks do not depend on it.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout.")
+@pass_options
+def walks(opts):
+    """node2vec random walks alone (p = q = 1: DeepWalk walks), one per line, original ids.
+
+    A walk that reaches a node without out-edges stops there (shorter line).
+
+    \b
+    graphembed walks datasets/karate.csv -o walks.txt --walk-length 20 --seed 0
+    """
+    import time
+
+    from graphembed.embed.node2vec import Node2Vec
+
+    t0 = time.perf_counter()
+    graph = load_graph(opts)
+    t_read = time.perf_counter() - t0
+    est = Node2Vec(walks_per_node=opts["walks_per_node"], walk_length=opts["walk_length"],
+                   p=opts["p"], q=opts["q"], random_state=opts["seed"], n_jobs=opts["threads"],
+                   verbose=not opts["quiet"] and not opts["as_json"])
+    count = est.save_walks(graph, opts["output"])
+    t_walk = time.perf_counter() - t0 - t_read
+    summary = {"output": opts["output"], "walks": count, "walk_length": opts["walk_length"],
+               "nodes": graph.n_nodes, "p": opts["p"], "q": opts["q"], "seed": opts["seed"],
+               "read_seconds": round(t_read, 3), "walk_seconds": round(t_walk, 3)}
+    report(summary, opts, f"wrote {count} walks of up to {opts['walk_length']} nodes to "
+                          f"{opts['output']} (read {t_read:.2f} s, walks {t_walk:.2f} s)")

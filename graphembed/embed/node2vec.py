@@ -1,0 +1,350 @@
+"""node2vec and DeepWalk: random walks (numba) fed to skip-gram with negative sampling (gensim).
+
+A. Grover, J. Leskovec. "node2vec: Scalable Feature Learning for Networks." KDD 2016.
+https://arxiv.org/abs/1607.00653
+
+B. Perozzi, R. Al-Rfou, S. Skiena. "DeepWalk: Online Learning of Social Representations."
+KDD 2014. https://arxiv.org/abs/1403.6652
+
+A walk that arrived at ``v`` from ``t`` moves to an out-neighbour ``x`` of ``v`` with probability
+proportional to ``w(v, x) * bias(t, x)``: ``bias = 1/p`` if ``x == t`` (return), ``1`` if the edge
+``t -> x`` exists, ``1/q`` otherwise; the first step is proportional to ``w(v, x)``. DeepWalk is
+the case p = q = 1 (plain weighted / uniform walks).
+
+Sampling (see ``graphembed/_kernels/walks.py``): first-order walks draw from per-node alias
+tables (weighted) or uniformly (unweighted); second-order walks use KnightKing-style rejection
+sampling against the largest bias with a binary search for the edge ``t -> x`` (and, when
+extreme p, q make acceptance rare, exact sampling over the row after ``8 + deg(v)`` failed
+trials), so memory stays O(edges) whatever the degrees (no per-neighbour-pair tables as in
+PecanPy's PreComp mode).
+Walks are seeded per walk from (seed, walk index): they are identical for any thread count.
+
+Skip-gram: the walks are written in chunks as a temporary text file of node indices and
+gensim trains with ``corpus_file`` (measured faster than an iterable of token lists, see
+``benchmarks/node2vec.py``). gensim is bit-reproducible only with one worker: with
+``n_jobs=1`` and a fixed ``random_state`` the embedding is reproducible; with several workers
+the walks are still identical but the vectors differ slightly from run to run.
+"""
+import numpy as np
+
+from graphembed.embed._base import BaseEmbedder, check_seed, numba_threads, progress
+from graphembed.embedding import Embedding
+from graphembed.io.errors import InputError
+
+# Walks generated (and written) per chunk while fitting: bounds the memory of the walks.
+CHUNK_WALKS = 1 << 16
+
+
+class Node2Vec(BaseEmbedder):
+    """node2vec embeddings: second-order biased random walks + skip-gram (gensim Word2Vec).
+
+    Parameters
+    ----------
+    dim : int, embedding dimension.
+    walks_per_node : int, walks started from every node.
+    walk_length : int, nodes per walk (the start node included).
+    window : int, skip-gram context window.
+    p : float > 0, return parameter (p < 1 favours stepping back to the previous node).
+    q : float > 0, in-out parameter (q < 1 favours moving away: DFS-like; q > 1 BFS-like).
+    epochs : int, skip-gram passes over the walks.
+    negative : int, negative samples per positive pair.
+    min_count : int, nodes seen fewer times in the walks get a zero vector (0 keeps all).
+    sample : float, gensim's frequent-token down-sampling threshold (0 disables).
+    alpha, min_alpha : float, skip-gram learning rate, decayed linearly to ``min_alpha``.
+    random_state : None, int or numpy Generator.
+    n_jobs : threads for the walks (numba) and for gensim (None or -1: all cores). The walks
+        do not depend on it; the vectors are bit-reproducible only with ``n_jobs=1``.
+    verbose : show a progress bar on stderr.
+
+    Attributes
+    ----------
+    embedding_ : Embedding
+    seed_ : int, the seed the walks and gensim used.
+    walk_seconds_, train_seconds_ : float, time spent in the walks (written to the corpus
+        file) and in skip-gram training.
+
+    Notes
+    -----
+    Walks are int32 arrays (n_nodes * walks_per_node, walk_length); walk ``w`` starts at node
+    ``w % n_nodes``. A walk that reaches a node without out-edges (a sink of a directed graph,
+    or an isolated node) stops there and the rest of its row is ``-1``. For directed graphs the
+    "distance 1" case of the bias means the arc ``t -> x``.
+
+    Examples
+    --------
+    >>> import graphembed as ge
+    >>> g = ge.Graph.from_edges([0, 1, 2, 3], [1, 2, 3, 0])
+    >>> ge.Node2Vec(p=4, q=1, walk_length=5, walks_per_node=2, random_state=0).walks(g).shape
+    (8, 5)
+    """
+
+    name = "node2vec"
+    # How walks reach gensim: "file" (corpus_file, the default) or "iterable" (token lists).
+    _corpus_route = "file"
+    # Rejection trials per second-order step before exact sampling: _trial_cap + deg(v).
+    _trial_cap = 8
+
+    def __init__(self, dim=128, walks_per_node=10, walk_length=80, window=10, p=1.0, q=1.0,
+                 epochs=1, negative=5, min_count=0, sample=1e-3, alpha=0.025, min_alpha=1e-4,
+                 random_state=None, n_jobs=None, verbose=False):
+        self.dim = dim
+        self.walks_per_node = walks_per_node
+        self.walk_length = walk_length
+        self.window = window
+        self.p = p
+        self.q = q
+        self.epochs = epochs
+        self.negative = negative
+        self.min_count = min_count
+        self.sample = sample
+        self.alpha = alpha
+        self.min_alpha = min_alpha
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ validation
+    def _validate_walks(self, graph):
+        for name in ("walks_per_node", "walk_length"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise InputError(f"{name} must be a positive integer, got {value!r}")
+        for name in ("p", "q"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float, np.number)) or isinstance(value, bool) \
+                    or not np.isfinite(value) or value <= 0:
+                raise InputError(f"{name} must be a finite number > 0, got {value!r}")
+        if graph.n_nodes == 0:
+            raise InputError("the graph has no nodes")
+        if graph.n_nodes * self.walks_per_node >= 2**62:
+            raise InputError("too many walks")
+
+    def _validate_training(self):
+        for name, low in (("dim", 1), ("window", 1), ("epochs", 1), ("negative", 1), ("min_count", 0)):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
+                raise InputError(f"{name} must be an integer >= {low}, got {value!r}")
+        if not (isinstance(self.sample, (int, float)) and self.sample >= 0):
+            raise InputError(f"sample must be a number >= 0, got {self.sample!r}")
+        if not (isinstance(self.alpha, (int, float)) and self.alpha > 0
+                and isinstance(self.min_alpha, (int, float)) and 0 <= self.min_alpha <= self.alpha):
+            raise InputError("alpha must be > 0 and min_alpha in [0, alpha]")
+
+    # ------------------------------------------------------------------ walks
+    def _sampler(self, graph):
+        """Arrays the walk kernel needs, built once per graph."""
+        from graphembed._kernels.alias import alias_tables
+
+        weighted = graph.weights is not None
+        if weighted:
+            prob, alias = alias_tables(graph.indptr, graph.weights)
+            row_weight = graph.weighted_degree()
+            alive = (row_weight > 0).astype(np.uint8)
+        else:
+            prob, alias = np.empty(0, np.float32), np.empty(0, np.int32)
+            row_weight = np.empty(0, np.float64)
+            alive = (np.diff(graph.indptr) > 0).astype(np.uint8)
+        p, q = float(self.p), float(self.q)
+        weights = graph.weights if weighted else np.empty(0, np.float32)
+        return dict(indptr=graph.indptr, indices=graph.indices, weights=weights,
+                    row_weight=row_weight, prob=prob, alias=alias, weighted=weighted,
+                    alive=alive, symmetric=not graph.directed,
+                    inv_p=1.0 / p, inv_q=1.0 / q, second_order=not (p == 1.0 and q == 1.0),
+                    trial_cap=int(self._trial_cap))
+
+    @staticmethod
+    def _walk_chunk(sampler, seed, start, count, length):
+        from graphembed._kernels.walks import random_walks
+
+        out = np.empty((count, length), dtype=np.int32)
+        random_walks(sampler["indptr"], sampler["indices"], sampler["weights"],
+                     sampler["row_weight"], sampler["prob"], sampler["alias"], sampler["weighted"],
+                     sampler["alive"], sampler["symmetric"], sampler["inv_p"], sampler["inv_q"],
+                     sampler["second_order"],
+                     sampler["trial_cap"], seed, start, out)
+        return out
+
+    def _iter_walk_chunks(self, graph, seed, chunk=CHUNK_WALKS):
+        """Yield (first walk index, int32 walks) in order, ``chunk`` walks at a time."""
+        sampler = self._sampler(graph)
+        total = graph.n_nodes * int(self.walks_per_node)
+        for start in range(0, total, chunk):
+            yield start, self._walk_chunk(sampler, seed, start, min(chunk, total - start),
+                                          int(self.walk_length))
+
+    def walks(self, graph):
+        """All walks as an int32 array (n_nodes * walks_per_node, walk_length) of node indices.
+
+        Walk ``w`` starts at node ``w % n_nodes`` (round ``w // n_nodes``); ``-1`` pads walks
+        that stopped at a node without out-edges. Identical for any ``n_jobs``.
+        """
+        self._validate_walks(graph)
+        seed = check_seed(self.random_state)
+        with numba_threads(self.n_jobs):
+            sampler = self._sampler(graph)
+            return self._walk_chunk(sampler, seed, 0, graph.n_nodes * int(self.walks_per_node),
+                                    int(self.walk_length))
+
+    def save_walks(self, graph, path):
+        """Write the walks to ``path`` as text, one walk per line, original node ids separated
+        by single spaces (the ``-1`` padding is dropped). Written atomically in chunks, so the
+        walks never sit in memory all at once. Returns the number of walks."""
+        from graphembed._kernels.walks import format_walks, token_table
+        from graphembed.io.atomic import atomic_path
+
+        self._validate_walks(graph)
+        seed = check_seed(self.random_state)
+        table = token_table([str(v) for v in graph.node_ids.tolist()])
+        total = graph.n_nodes * int(self.walks_per_node)
+        with atomic_path(path) as tmp, open(tmp, "wb") as f, numba_threads(self.n_jobs), \
+                progress(total, "walks", self.verbose) as bar:
+            for _, chunk in self._iter_walk_chunks(graph, seed):
+                f.write(format_walks(chunk, table).data)
+                bar.update(chunk.shape[0])
+        return total
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, graph):
+        """Generate the walks and train skip-gram on them."""
+        self._validate_walks(graph)
+        self._validate_training()
+        try:
+            from gensim.models import Word2Vec
+        except ImportError:
+            raise ImportError(f"{type(self).__name__} needs gensim for skip-gram: "
+                              "pip install 'graphembed[gensim]'") from None
+        self.seed_ = check_seed(self.random_state)
+        with numba_threads(self.n_jobs) as threads:
+            model = Word2Vec(vector_size=int(self.dim), window=int(self.window),
+                             min_count=int(self.min_count), sg=1, hs=0, negative=int(self.negative),
+                             sample=float(self.sample), alpha=float(self.alpha),
+                             min_alpha=float(self.min_alpha), workers=threads,
+                             seed=int(self.seed_ % 2**31), epochs=int(self.epochs))
+            if self._corpus_route == "iterable" or not _corpus_file_supported():
+                vectors = self._train_iterable(model, graph)
+            else:
+                vectors = self._train_file(model, graph)
+        self.embedding_ = Embedding(graph.node_ids, vectors, self.name, self._public_params())
+        return self
+
+    def _train_file(self, model, graph):
+        import os
+        import tempfile
+        import time
+
+        from graphembed._kernels.walks import count_visits, format_walks, index_tokens
+
+        n = graph.n_nodes
+        t0 = time.perf_counter()
+        table = index_tokens(n)
+        partial = np.zeros((_numba_thread_count(), n), dtype=np.int64)
+        total_walks = n * int(self.walks_per_node)
+        with tempfile.TemporaryDirectory(prefix="graphembed-walks-") as tmp:
+            path = os.path.join(tmp, "walks.txt")
+            with open(path, "wb") as f, progress(total_walks, self.name + " walks", self.verbose) as bar:
+                for _, chunk in self._iter_walk_chunks(graph, self.seed_):
+                    count_visits(chunk, n, partial)
+                    f.write(format_walks(chunk, table).data)
+                    bar.update(chunk.shape[0])
+                    del chunk
+            counts = partial.sum(axis=0)
+            del partial
+            self.walk_seconds_ = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            self._build_vocab(model, counts, total_walks)
+            model.train(corpus_file=path, total_words=int(counts.sum()), epochs=model.epochs)
+            self.train_seconds_ = time.perf_counter() - t0
+        return self._vectors(model, n)
+
+    def _train_iterable(self, model, graph):
+        import time
+
+        from graphembed._kernels.walks import count_visits
+
+        n = graph.n_nodes
+        t0 = time.perf_counter()
+        walks = np.concatenate([c for _, c in self._iter_walk_chunks(graph, self.seed_)])
+        counts = count_visits(walks, n)
+        self.walk_seconds_ = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        self._build_vocab(model, counts, walks.shape[0])
+        model.train(corpus_iterable=_WalkCorpus(walks), total_examples=walks.shape[0],
+                    epochs=model.epochs)
+        self.train_seconds_ = time.perf_counter() - t0
+        return self._vectors(model, n)
+
+    @staticmethod
+    def _build_vocab(model, counts, n_walks):
+        # Counting in numba spares gensim its own pass over the corpus.
+        nz = np.flatnonzero(counts)
+        model.build_vocab_from_freq({str(i): int(c) for i, c in zip(nz.tolist(), counts[nz].tolist())},
+                                    corpus_count=int(n_walks))
+
+    @staticmethod
+    def _vectors(model, n):
+        kti = model.wv.key_to_index
+        rows = np.fromiter((kti.get(str(i), -1) for i in range(n)), dtype=np.int64, count=n)
+        out = np.zeros((n, model.wv.vector_size), dtype=np.float32)
+        found = rows >= 0
+        out[found] = model.wv.vectors[rows[found]]
+        return out
+
+    def _public_params(self):
+        params = self.get_params()
+        params.pop("verbose")
+        params.pop("n_jobs")
+        params["random_state"] = self.seed_
+        return params
+
+
+def _corpus_file_supported():
+    """gensim built without its corpus_file extension can only read iterables."""
+    try:
+        from gensim.models.word2vec import CORPUSFILE_VERSION
+    except ImportError:
+        return False
+    return CORPUSFILE_VERSION >= 0
+
+
+def _numba_thread_count():
+    import numba
+
+    return numba.get_num_threads()
+
+
+class DeepWalk(Node2Vec):
+    """DeepWalk embeddings: node2vec with p = q = 1 (first-order walks, weighted if the graph is).
+
+    Parameters are those of :class:`Node2Vec` without ``p`` and ``q``.
+
+    Examples
+    --------
+    >>> import graphembed as ge
+    >>> g = ge.Graph.from_edges([0, 1, 2], [1, 2, 0])
+    >>> ge.DeepWalk(walk_length=4, walks_per_node=1, random_state=0).walks(g).shape
+    (3, 4)
+    """
+
+    name = "deepwalk"
+
+    def __init__(self, dim=128, walks_per_node=10, walk_length=80, window=10, epochs=1, negative=5,
+                 min_count=0, sample=1e-3, alpha=0.025, min_alpha=1e-4, random_state=None,
+                 n_jobs=None, verbose=False):
+        super().__init__(dim=dim, walks_per_node=walks_per_node, walk_length=walk_length,
+                         window=window, epochs=epochs, negative=negative, min_count=min_count,
+                         sample=sample, alpha=alpha, min_alpha=min_alpha,
+                         random_state=random_state, n_jobs=n_jobs, verbose=verbose)
+
+
+class _WalkCorpus:
+    """Restartable iterable of walks as lists of str node indices (gensim's iterable route)."""
+
+    def __init__(self, walks):
+        self.walks = walks
+        self.tokens = [str(i) for i in range(int(walks.max()) + 1)] if walks.size else []
+
+    def __iter__(self):
+        tokens = self.tokens
+        for start in range(0, self.walks.shape[0], 8192):
+            for row in self.walks[start:start + 8192].tolist():
+                yield [tokens[v] for v in row if v >= 0]

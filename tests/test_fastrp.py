@@ -124,7 +124,8 @@ def test_transform_new_matches_dense_formula(rng):
         for j in rng.choice(n_known, 4, replace=False):
             src.append(v)
             dst.append(int(j))
-    src.append("new0"); dst.append("new1")  # between new nodes: ignored
+    src += ["new0", "new2"]; dst += ["new1", "new3"]  # edges between new nodes
+    src.append(0); dst.append(1)  # between known nodes: ignored
     out = est.transform_new(src, dst)
     assert list(out.node_ids) == new_ids
 
@@ -132,13 +133,19 @@ def test_transform_new_matches_dense_formula(rng):
     deg = a.sum(1)
     x = np.where(deg > 0, deg, 1.0)[:, None] ** -0.3 * est.projection_matrix(n_known).astype(np.float64)
     m = a / np.where(deg > 0, deg, 1.0)[:, None]
-    b = np.zeros((n_new, n_known))
+    to_known = np.zeros((n_new, n_known))
+    among = np.zeros((n_new, n_new))
     for s, d in zip(src[:-1], dst[:-1]):
-        b[new_ids.index(s), d] += 1.0
-    b /= b.sum(1, keepdims=True)
+        if isinstance(d, str):
+            among[new_ids.index(s), new_ids.index(d)] = among[new_ids.index(d), new_ids.index(s)] = 1.0
+        else:
+            to_known[new_ids.index(s), d] = 1.0
+    deg_new = to_known.sum(1) + among.sum(1)
+    x_new = deg_new[:, None] ** -0.3 * est.projection_matrix(n_new, row_offset=n_known).astype(np.float64)
     ref = np.zeros((n_new, 16))
     for w in [1.0, 2.0, 0.5]:
-        ref += w * row_normalize(b @ x)
+        x_new = (to_known @ x + among @ x_new) / deg_new[:, None]
+        ref += w * row_normalize(x_new)
         x = m @ x
     np.testing.assert_allclose(out.vectors, ref, rtol=1e-4, atol=1e-5)
 

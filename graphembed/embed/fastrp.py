@@ -203,7 +203,9 @@ class FastRP(BaseEmbedder):
         if fit_graph and self.node_self_influence:
             accumulate_normalized(x0, float(self.node_self_influence), acc)
         if not fit_graph:
-            b_indptr, b_indices, b_weights, b_degree, x0_new = new_rows
+            b_indptr, b_indices, b_weights, b_degree, x0_new, (c_indptr, c_indices, c_weights) = new_rows
+            c_w = c_weights if c_weights is not None else np.empty(0, np.float32)
+            new_cur = x0_new  # X_k of the new nodes, at the scale of the graph's X_k
             b_weighted = b_weights is not None
             b_w = b_weights if b_weighted else np.empty(0, np.float32)
             b_scale = self._row_scale(b_degree)
@@ -219,7 +221,14 @@ class FastRP(BaseEmbedder):
             for k, w_k in enumerate(steps):
                 if not fit_graph:
                     propagate_accumulate(b_indptr, b_indices, b_w, b_weighted, b_scale * factor,
-                                         cur, out_new, acc_new, float(w_k))
+                                         cur, out_new, acc_new, 0.0)
+                    if c_indices.shape[0]:  # edges among the new nodes
+                        among = np.empty_like(out_new)
+                        propagate_accumulate(c_indptr, c_indices, c_w, c_weights is not None,
+                                             b_scale * factor, new_cur, among, acc_new, 0.0)
+                        out_new += among
+                    accumulate_normalized(out_new, float(w_k), acc_new)
+                    new_cur, out_new = out_new, (np.empty_like(x0_new) if new_cur is x0_new else new_cur)
                     if k == len(steps) - 1:
                         break
                 acc_w = float(w_k) if fit_graph else 0.0
@@ -243,10 +252,11 @@ class FastRP(BaseEmbedder):
         """Embed nodes that were not in the fitted graph from their edges to fitted nodes.
 
         Each edge (src[i], dst[i]) joins a new node to a known node (either order; for a
-        directed graph the new node must be the source). Edges between two known or two new
-        nodes are ignored. New nodes see the fitted graph's iterates X_{k-1} (recomputed from
-        the same seed) but do not change them, so this approximates a refit with the new
-        nodes included; it is exact for the new nodes' first step.
+        directed graph the new node must be the source) or two new nodes; edges between two
+        known nodes are ignored. New nodes propagate over the fitted graph's iterates X_{k-1}
+        (recomputed from the same seed) and their own, but do not change the fitted nodes'
+        iterates, so this approximates a refit with the new nodes included; it is exact for
+        the new nodes' first step.
 
         Returns an Embedding of the new nodes in order of first appearance.
         """
@@ -261,10 +271,13 @@ class FastRP(BaseEmbedder):
 
         s_keys = [_key(v) for v in src]
         d_keys = [_key(v) for v in dst]
-        new_ids, new_index, rows, cols, vals = [], {}, [], [], []
+        new_ids, new_index, rows, cols, vals, between_new = [], {}, [], [], [], []
         for e, (a, b) in enumerate(zip(s_keys, d_keys)):
             a_known, b_known = a in known, b in known
-            if a_known == b_known:
+            if not a_known and not b_known:
+                between_new.append(e)
+                continue
+            if a_known and b_known:
                 continue
             if a_known:
                 if graph.directed:
@@ -283,17 +296,43 @@ class FastRP(BaseEmbedder):
         vals = np.asarray(vals, dtype=np.float64)
         if not np.all(np.isfinite(vals)) or np.any(vals < 0):
             raise InputError("weights must be finite and >= 0")
-        b = sp.csr_matrix((vals.astype(np.float32), (rows, cols)), shape=(len(new_ids), graph.n_nodes))
+        c_rows, c_cols, c_vals = [], [], []
+        for e in between_new:
+            a, b_ = s_keys[e], d_keys[e]
+            if a == b_:
+                continue
+            for v in (a, b_):
+                if v not in new_index:
+                    new_index[v] = len(new_ids)
+                    new_ids.append(v)
+            pairs = [(a, b_)] if graph.directed else [(a, b_), (b_, a)]
+            for x, y in pairs:
+                c_rows.append(new_index[x])
+                c_cols.append(new_index[y])
+                c_vals.append(1.0 if w is None else w[e])
+        c_vals = np.asarray(c_vals, dtype=np.float64)
+        if not np.all(np.isfinite(c_vals)) or np.any(c_vals < 0):
+            raise InputError("weights must be finite and >= 0")
+        m = len(new_ids)
+        b = sp.csr_matrix((vals.astype(np.float32), (rows, cols)), shape=(m, graph.n_nodes))
         b.sum_duplicates()
         b.sort_indices()
-        b_degree = np.asarray(b.sum(axis=1)).ravel().astype(np.float64)
+        c = sp.csr_matrix((c_vals.astype(np.float32), (c_rows, c_cols)), shape=(m, m))
+        c.sum_duplicates()
+        c.sort_indices()
+        if w is None:  # unweighted: repeated edges count once
+            b.data[:] = 1.0
+            c.data[:] = 1.0
+        b_degree = (np.asarray(b.sum(axis=1)).ravel() + np.asarray(c.sum(axis=1)).ravel()).astype(np.float64)
         with numba_threads(self.n_jobs):
             x0 = self._initial_vectors(graph, self._features)
             # New nodes draw the rows after the fitted ones; their feature part stays zero.
             x0_new = self._initial_vectors(graph, None, row_offset=graph.n_nodes, degree=b_degree)
-            weights_new = b.data if (w is not None or graph.weights is not None) else None
-            _, emb_new = self._propagate(graph, x0, (b.indptr.astype(np.int64), b.indices.astype(np.int32),
-                                                     weights_new, b_degree, x0_new))
+            weighted_new = w is not None or graph.weights is not None
+            _, emb_new = self._propagate(graph, x0, (
+                b.indptr.astype(np.int64), b.indices.astype(np.int32), b.data if weighted_new else None,
+                b_degree, x0_new,
+                (c.indptr.astype(np.int64), c.indices.astype(np.int32), c.data if weighted_new else None)))
         from graphembed.graph import _ids_array
 
         return Embedding(_ids_array(new_ids), emb_new, "fastrp", self._public_params())

@@ -238,18 +238,23 @@ def test_embedding_separates_planted_blocks(cls, kwargs):
     np.testing.assert_array_equal(emb.vectors, again.vectors)
 
 
-def test_iterable_route_and_min_count():
+@pytest.mark.parametrize("route", ["file", "iterable"])
+def test_corpus_routes_and_min_count(route):
     pytest.importorskip("gensim")
     g, _ = planted_partition(n_blocks=2, size=20, p_in=0.4)
     est = Node2Vec(dim=8, walks_per_node=2, walk_length=10, window=3, random_state=0, n_jobs=1)
-    est._corpus_route = "iterable"
+    est._corpus_route = route
     emb = est.fit_transform(g)
     assert emb.vectors.shape == (40, 8) and np.all(np.linalg.norm(emb.vectors, axis=1) > 0)
-    assert est.walk_seconds_ >= 0 and est.train_seconds_ >= 0
+    assert est.walk_seconds_ >= 0 and est.train_seconds_ >= 0 and est.corpus_route_ == route
+    again = Node2Vec(dim=8, walks_per_node=2, walk_length=10, window=3, random_state=0, n_jobs=1)
+    again._corpus_route = route
+    np.testing.assert_array_equal(again.fit_transform(g).vectors, emb.vectors)
     # A node seen fewer than min_count times (isolated 3: twice) gets a zero vector.
     g2 = ge.Graph.from_edges([0, 1, 2], [1, 2, 0], nodes=[0, 1, 2, 3])
-    emb2 = DeepWalk(dim=4, walks_per_node=2, walk_length=5, min_count=3, random_state=0,
-                    n_jobs=1).fit_transform(g2)
+    est2 = DeepWalk(dim=4, walks_per_node=2, walk_length=5, min_count=3, random_state=0, n_jobs=1)
+    est2._corpus_route = route
+    emb2 = est2.fit_transform(g2)
     assert np.all(emb2.vectors[3] == 0) and np.all(np.linalg.norm(emb2.vectors[:3], axis=1) > 0)
 
 

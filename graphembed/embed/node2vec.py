@@ -19,9 +19,12 @@ trials), so memory stays O(edges) whatever the degrees (no per-neighbour-pair ta
 PecanPy's PreComp mode).
 Walks are seeded per walk from (seed, walk index): they are identical for any thread count.
 
-Skip-gram: the walks are written in chunks as a temporary text file of node indices and
-gensim trains with ``corpus_file`` (measured faster than an iterable of token lists, see
-``benchmarks/node2vec.py``). gensim is bit-reproducible only with one worker: with
+Skip-gram: gensim reads the walks as an iterable of token lists (node indices as str), with the
+vocabulary counted in numba so gensim makes no counting pass. On BlogCatalog (2 cores) this
+route trained as fast as or faster than gensim's ``corpus_file`` route (walks written in chunks
+to a temporary text file) in every run of ``benchmarks/node2vec.py``; the file route is used
+only when the walks would take more than ``ITERABLE_MAX_BYTES`` as an int32 array, since it
+never holds them all in memory. gensim is bit-reproducible only with one worker: with
 ``n_jobs=1`` and a fixed ``random_state`` the embedding is reproducible; with several workers
 the walks are still identical but the vectors differ slightly from run to run.
 """
@@ -33,6 +36,8 @@ from graphembed.io.errors import InputError
 
 # Walks generated (and written) per chunk while fitting: bounds the memory of the walks.
 CHUNK_WALKS = 1 << 16
+# Larger walk arrays go to gensim through a temporary corpus file instead of an iterable.
+ITERABLE_MAX_BYTES = 1 << 30
 
 
 class Node2Vec(BaseEmbedder):
@@ -60,8 +65,9 @@ class Node2Vec(BaseEmbedder):
     ----------
     embedding_ : Embedding
     seed_ : int, the seed the walks and gensim used.
-    walk_seconds_, train_seconds_ : float, time spent in the walks (written to the corpus
-        file) and in skip-gram training.
+    walk_seconds_, train_seconds_ : float, time spent in the walks (and, on the file route,
+        writing them) and in skip-gram training.
+    corpus_route_ : "iterable" or "file", how the walks reached gensim.
 
     Notes
     -----
@@ -79,8 +85,9 @@ class Node2Vec(BaseEmbedder):
     """
 
     name = "node2vec"
-    # How walks reach gensim: "file" (corpus_file, the default) or "iterable" (token lists).
-    _corpus_route = "file"
+    # How walks reach gensim: "auto" (iterable up to ITERABLE_MAX_BYTES of walks, else file),
+    # "iterable" (token lists) or "file" (corpus_file).
+    _corpus_route = "auto"
     # Rejection trials per second-order step before exact sampling: _trial_cap + deg(v).
     _trial_cap = 8
 
@@ -220,10 +227,15 @@ class Node2Vec(BaseEmbedder):
                              sample=float(self.sample), alpha=float(self.alpha),
                              min_alpha=float(self.min_alpha), workers=threads,
                              seed=int(self.seed_ % 2**31), epochs=int(self.epochs))
-            if self._corpus_route == "iterable" or not _corpus_file_supported():
-                vectors = self._train_iterable(model, graph)
-            else:
+            route = self._corpus_route
+            if route == "auto":
+                size = 4 * graph.n_nodes * int(self.walks_per_node) * int(self.walk_length)
+                route = "iterable" if size <= ITERABLE_MAX_BYTES else "file"
+            if route == "file" and _corpus_file_supported():
                 vectors = self._train_file(model, graph)
+            else:
+                vectors = self._train_iterable(model, graph)
+            self.corpus_route_ = route
         self.embedding_ = Embedding(graph.node_ids, vectors, self.name, self._public_params())
         return self
 
@@ -263,12 +275,13 @@ class Node2Vec(BaseEmbedder):
 
         n = graph.n_nodes
         t0 = time.perf_counter()
-        walks = np.concatenate([c for _, c in self._iter_walk_chunks(graph, self.seed_)])
+        walks = self._walk_chunk(self._sampler(graph), self.seed_, 0, n * int(self.walks_per_node),
+                                 int(self.walk_length))
         counts = count_visits(walks, n)
         self.walk_seconds_ = time.perf_counter() - t0
         t0 = time.perf_counter()
         self._build_vocab(model, counts, walks.shape[0])
-        model.train(corpus_iterable=_WalkCorpus(walks), total_examples=walks.shape[0],
+        model.train(corpus_iterable=_WalkCorpus(walks, n), total_examples=walks.shape[0],
                     epochs=model.epochs)
         self.train_seconds_ = time.perf_counter() - t0
         return self._vectors(model, n)
@@ -339,9 +352,9 @@ class DeepWalk(Node2Vec):
 class _WalkCorpus:
     """Restartable iterable of walks as lists of str node indices (gensim's iterable route)."""
 
-    def __init__(self, walks):
+    def __init__(self, walks, n_nodes):
         self.walks = walks
-        self.tokens = [str(i) for i in range(int(walks.max()) + 1)] if walks.size else []
+        self.tokens = [str(i) for i in range(n_nodes)]
 
     def __iter__(self):
         tokens = self.tokens

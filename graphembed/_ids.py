@@ -164,6 +164,16 @@ def scan_strings(col):
     Stops at the first empty value.
     """
     blanks = False
+    for start, offsets, data in _string_buffers(col):
+        b, empty = _scan_strings(offsets, data, start)
+        blanks = blanks or b
+        if empty >= 0:
+            return blanks, empty
+    return blanks, -1
+
+
+def _string_buffers(col):
+    """Yield (first row, offsets, bytes) of each non-empty chunk of an arrow string column."""
     start = 0
     for chunk in _chunks(col):
         n = len(chunk)
@@ -173,12 +183,8 @@ def scan_strings(col):
             offsets = np.frombuffer(bufs[1], dtype=width)[chunk.offset:chunk.offset + n + 1]
             data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None and bufs[2].size \
                 else np.zeros(1, dtype=np.uint8)
-            b, empty = _scan_strings(offsets, data, start)
-            blanks = blanks or b
-            if empty >= 0:
-                return blanks, empty
+            yield start, offsets, data
         start += n
-    return blanks, -1
 
 
 @njit(cache=True)
@@ -200,15 +206,6 @@ def comment_mask(col):
     """Bool mask of values whose first non-blank character is # or %, or None when there are none."""
     out = np.zeros(len(col), dtype=np.bool_)
     found = False
-    start = 0
-    for chunk in _chunks(col):
-        n = len(chunk)
-        if n:
-            bufs = chunk.buffers()
-            width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-            offsets = np.frombuffer(bufs[1], dtype=width)[chunk.offset:chunk.offset + n + 1]
-            data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None and bufs[2].size \
-                else np.zeros(1, dtype=np.uint8)
-            found = _comment_mask(offsets, data, out, start) or found
-        start += n
+    for start, offsets, data in _string_buffers(col):
+        found = _comment_mask(offsets, data, out, start) or found
     return out if found else None

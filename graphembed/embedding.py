@@ -1,9 +1,5 @@
 """Embedding: original node ids plus a float32 matrix, saved and loaded by file extension."""
-import json
-
 import numpy as np
-
-from graphembed.io.errors import InputError
 
 
 class Embedding:
@@ -110,10 +106,6 @@ class Embedding:
         kv.add_vectors([str(v) for v in self.node_ids.tolist()], self.vectors)
         return kv
 
-    @staticmethod
-    def _json_meta(emb) -> str:
-        return json.dumps(emb.metadata(), default=_json_default)
-
 
 def _json_default(obj):
     if isinstance(obj, np.generic):
@@ -121,8 +113,3 @@ def _json_default(obj):
     if isinstance(obj, np.ndarray):
         return obj.tolist()
     return str(obj)
-
-
-def check_loaded_embedding(path, ids, vectors):
-    if vectors.ndim != 2 or len(ids) != vectors.shape[0]:
-        raise InputError(f"{path}: malformed embedding file ({len(ids)} ids, vectors {vectors.shape})")

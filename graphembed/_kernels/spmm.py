@@ -56,6 +56,14 @@ def _split_point(indptr, target):
 
 
 @njit(cache=True, inline="always")
+def _part_rows(indptr, p, parts):
+    """Rows [first, last) of part p of ``parts`` parts of equal work (entries + ROW_COST per row)."""
+    n = indptr.shape[0] - 1
+    total = indptr[n] + ROW_COST * n
+    return _split_point(indptr, total * p // parts), _split_point(indptr, total * (p + 1) // parts)
+
+
+@njit(cache=True, inline="always")
 def _sum_squares(row):
     """sum(row**2) in float64 with eight interleaved partial sums (a fixed order that the
     compiler can vectorise; one running sum would be a serial chain)."""
@@ -113,11 +121,9 @@ def propagate_accumulate(indptr, indices, weights, weighted, row_scale, x, out, 
     n = indptr.shape[0] - 1
     d = x.shape[1]
     parts = min(n, PARTS)
-    total = indptr[n] + ROW_COST * n
     largest = np.zeros(max(parts, 1), dtype=np.float64)
     for p in prange(parts):
-        first = _split_point(indptr, total * p // parts)
-        last = _split_point(indptr, total * (p + 1) // parts)
+        first, last = _part_rows(indptr, p, parts)
         for i in range(first, last):
             row = out[i]
             row[:] = 0.0
@@ -165,11 +171,9 @@ def propagate_accumulate_sparse(indptr, indices, weights, weighted, row_scale, x
     """
     n = indptr.shape[0] - 1
     parts = min(n, PARTS)
-    total = indptr[n] + ROW_COST * n
     largest = np.zeros(max(parts, 1), dtype=np.float64)
     for p in prange(parts):
-        first = _split_point(indptr, total * p // parts)
-        last = _split_point(indptr, total * (p + 1) // parts)
+        first, last = _part_rows(indptr, p, parts)
         for i in range(first, last):
             row = out[i]
             row[:] = 0.0

@@ -42,21 +42,6 @@ def _first_order(state, start, d, weighted, prob, alias):
 
 
 @njit(cache=True, inline="always")
-def _in_row(indices, lo, hi, target):
-    """Binary search for ``target`` in the sorted ``indices[lo:hi]``."""
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        val = indices[mid]
-        if val < target:
-            lo = mid + 1
-        elif val > target:
-            hi = mid
-        else:
-            return True
-    return False
-
-
-@njit(cache=True, inline="always")
 def _find(indices, lo, hi, target):
     """Position of ``target`` in the sorted ``indices[lo:hi]``, or -1."""
     while lo < hi:
@@ -78,8 +63,8 @@ def _has_edge(indptr, indices, symmetric, t, x):
     if symmetric:
         x_lo, x_hi = indptr[x], indptr[x + 1]
         if x_hi - x_lo < t_hi - t_lo:
-            return _in_row(indices, x_lo, x_hi, t)
-    return _in_row(indices, t_lo, t_hi, x)
+            return _find(indices, x_lo, x_hi, t) >= 0
+    return _find(indices, t_lo, t_hi, x) >= 0
 
 
 @njit(cache=True, inline="always")

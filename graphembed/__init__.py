@@ -20,6 +20,19 @@ _LAZY = {
     "available_embedders": "graphembed.registry",
     "datasets": "graphembed.datasets",
     "EmbeddingIndex": "graphembed.index.core",
+    "LINE": "graphembed.embed.line",
+    "GraphRandomFeatures": "graphembed.embed.grf",
+    "kernel_kmeans": "graphembed.embed.grf",
+    "orbit_counts": "graphembed.structure.orbits",
+    "edge_orbit_counts": "graphembed.structure.orbits",
+    "graphlet_counts": "graphembed.structure.orbits",
+    "orbit_adjacency": "graphembed.structure.orbits",
+    "OrbitFeatures": "graphembed.structure.orbits",
+    "Motif": "graphembed.structure.homomorphisms",
+    "HomomorphismSampler": "graphembed.structure.homomorphisms",
+    "hom_count": "graphembed.structure.homomorphisms",
+    "HomomorphismEmbedding": "graphembed.structure.hom_embedding",
+    "tasks": "graphembed.tasks",
 }
 
 __all__ = sorted(_LAZY)

@@ -1,0 +1,1 @@
+"""Structural graph analytics: graphlet orbit counts and homomorphism sampling."""

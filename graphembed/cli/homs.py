@@ -1,0 +1,232 @@
+"""``graphembed homs`` (MCMC homomorphism sampling) and ``graphembed hom-embed`` (graph embeddings)."""
+import json
+import time
+
+import click
+
+from graphembed.cli.common import graph_input_options, load_graph, parse_float_list, pass_options, report
+
+OBSERVABLES = ("density", "conditional", "profile", "macc")
+_SUFFIX = {"k": 10**3, "m": 10**6, "g": 10**9}
+
+
+def parse_count(ctx, param, value):
+    """'1M', '500k', '2e6', '1000' -> int."""
+    text = str(value).strip().lower().replace("_", "")
+    try:
+        if text and text[-1] in _SUFFIX:
+            out = float(text[:-1]) * _SUFFIX[text[-1]]
+        else:
+            out = float(text)
+    except ValueError:
+        raise click.BadParameter(f"expected a count like 1000, 500k, 1M or 1e6, got {value!r}") from None
+    if out < 1 or out != int(out):
+        raise click.BadParameter(f"expected a positive whole count, got {value!r}")
+    return int(out)
+
+
+def _default_target(spec):
+    kind, _, k = spec.strip().lower().partition(":")
+    if kind == "path" and k.isdigit() and int(k) >= 3:
+        return f"cycle:{k}"
+    return None
+
+
+@click.command()
+@graph_input_options
+@click.option("--motif", default="path:3", show_default=True,
+              help="Motif F: path:k, cycle:k, star:r, clique:k, edge, triangle or edges:0-1,1-2,...")
+@click.option("--chain", type=click.Choice(["pivot", "glauber"]), default="pivot", show_default=True)
+@click.option("--observable", type=click.Choice(OBSERVABLES), default="density", show_default=True,
+              help="density t(F,G); conditional t(H,G|F); profile P(min weight on H >= s | F); macc.")
+@click.option("--macc", is_flag=True, help="Same as --observable macc (F a k-chain: path:k).")
+@click.option("--target", default=None,
+              help="H for conditional/profile, on F's nodes with F's edges (default: the cycle "
+                   "closing a path motif; for profile: F).")
+@click.option("--thresholds", default=None, callback=parse_float_list,
+              help="Comma-separated s values for the profile (default: 10 steps up to the largest weight).")
+@click.option("--steps", default="1M", show_default=True, callback=parse_count,
+              help="Chain steps to observe, all chains together (1M, 500k, 1e6).")
+@click.option("--chains", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--burn-in", type=click.IntRange(min=0), default=1000, show_default=True,
+              help="Steps each chain runs before it is observed.")
+@click.option("--thin", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--root", type=click.IntRange(min=0), default=None, help="Motif node to root the tree at.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write the result as CSV (macc: the k x k matrix; profile: one row per threshold).")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed.")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Threads (default: all cores). Results do not depend on it.")
+@click.option("--quiet", "-q", is_flag=True, help="No summary line.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@pass_options
+def homs(opts):
+    """Sample random homomorphisms of a motif into the graph (Lyu, Memoli & Sivakoff, JMLR 2023).
+
+    \b
+    graphembed homs edges.csv --motif path:3 --observable conditional --target cycle:3 --json
+    graphembed homs edges.csv --motif cycle:4 --observable density --steps 1M --chains 8 --json
+    graphembed homs edges.csv --motif path:4 --macc -o macc.csv
+    """
+    from graphembed.io.errors import InputError
+    from graphembed.structure.homomorphisms import HomomorphismSampler
+
+    observable = "macc" if opts["macc"] else opts["observable"]
+    target = opts["target"]
+    if observable == "conditional" and target is None:
+        target = _default_target(opts["motif"])
+        if target is None:
+            raise InputError("--observable conditional needs --target H (F plus extra edges)")
+    t0 = time.perf_counter()
+    graph = load_graph(opts)
+    sampler = HomomorphismSampler(
+        opts["motif"], chain=opts["chain"], n_steps=opts["steps"], n_chains=opts["chains"],
+        burn_in=opts["burn_in"], thin=opts["thin"], root=opts["root"], random_state=opts["seed"],
+        n_jobs=opts["threads"]).fit(graph)
+    if observable == "density":
+        result = sampler.density()
+    elif observable == "conditional":
+        result = sampler.conditional_density(target)
+    elif observable == "profile":
+        thresholds = opts["thresholds"]
+        if not thresholds:
+            top = float(graph.weights.max()) if graph.weights is not None else 1.0
+            thresholds = [top * i / 10 for i in range(11)]
+        result = sampler.profile(thresholds, target)
+    else:
+        result = sampler.macc()
+    if opts["output"]:
+        _write_result_csv(result, opts["output"])
+    summary = result.to_dict()
+    summary.update(input=opts["input"], nodes=graph.n_nodes, edges=graph.n_edges,
+                   output=opts["output"], total_seconds=round(time.perf_counter() - t0, 3),
+                   seed=sampler.seed_)
+    if opts["as_json"]:
+        click.echo(json.dumps(summary, default=str))
+    elif not opts["quiet"]:
+        click.echo(_describe(result))
+
+
+def _describe(r):
+    import numpy as np
+
+    how = "exact (tree DP)" if r.exact else (
+        f"{r.chain} chain, {r.n_steps:,} steps in {r.seconds:.2f} s ({r.steps_per_second:,.0f} steps/s)")
+    if r.observable in ("density", "conditional_density"):
+        name = f"t({r.motif}, G)" if r.observable == "density" else f"t({r.info['target']}, G | {r.motif})"
+        err = "" if r.exact else f" +- {r.std_error:.3g} (ESS {r.ess:,.0f})"
+        return f"{name} = {r.estimate:.6g}{err}; {how}"
+    with np.printoptions(precision=4, suppress=True):
+        if r.observable == "profile":
+            rows = "\n".join(f"  s = {s:g}: {p:.4f}" for s, p in zip(r.info["thresholds"], r.estimate))
+            return f"P(min weight on {r.info['target']} >= s | {r.motif}); {how}\n{rows}"
+        return f"MACC of {r.motif}; {how}\n{np.asarray(r.estimate)}"
+
+
+def _write_result_csv(r, path):
+    import numpy as np
+
+    from graphembed.io.atomic import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "w") as f:
+        if r.observable == "macc":
+            k = r.estimate.shape[0]
+            f.write(",".join(f"x{j}" for j in range(k)) + "\n")
+            for row in np.asarray(r.estimate):
+                f.write(",".join(f"{v:.6g}" for v in row) + "\n")
+        elif r.observable == "profile":
+            f.write("threshold,probability,std_error,ess\n")
+            for s, p, e, n in zip(r.info["thresholds"], r.estimate, r.std_error, r.ess):
+                f.write(f"{s:.6g},{p:.6g},{e:.6g},{n:.6g}\n")
+        else:
+            f.write("observable,estimate,std_error,ess,exact\n")
+            f.write(f"{r.observable},{r.estimate:.10g},{r.std_error:.6g},{r.ess:.6g},{r.exact}\n")
+
+
+@click.command(name="hom-embed")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Output table: .parquet (default) or .csv; one row per graph.")
+@click.option("--patterns", type=click.IntRange(min=0), default=50, show_default=True,
+              help="Random partial k-tree patterns (after the 4 fixed ones).")
+@click.option("--max-treewidth", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Cap on the treewidth k of a random pattern (cost ~ n^(k+1) per graph).")
+@click.option("--min-size", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--max-size", type=click.IntRange(min=1), default=None,
+              help="P(pattern size <= max) = 0.99 (default: the largest graph, at most 30).")
+@click.option("--representation", type=click.Choice(["log1p", "density", "count"]), default="log1p",
+              show_default=True)
+@click.option("--input-format", type=click.Choice(["csv", "parquet", "mat", "gml", "npz"]),
+              help="Format of every input graph (default: from each extension).")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed (patterns).")
+@click.option("--quiet", "-q", is_flag=True, help="No summary line.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout.")
+@pass_options
+def hom_embed(opts):
+    """Homomorphism-count embeddings of graph files (Welke et al., ICML 2023).
+
+    INPUTS are graph files and/or directories (every file inside, sorted by name).
+
+    \b
+    graphembed hom-embed graphs/ -o graph_emb.parquet --patterns 50
+    """
+    from pathlib import Path
+
+    from graphembed.io.errors import InputError
+    from graphembed.io.readers import read_graph
+    from graphembed.structure.hom_embedding import HomomorphismEmbedding
+
+    out = Path(opts["output"])
+    fmt = "csv" if out.suffix.lower() in (".csv", ".tsv") else "parquet"
+    files = []
+    for item in opts["inputs"]:
+        p = Path(item)
+        if p.is_dir():
+            inside = sorted(q for q in p.iterdir() if q.is_file() and not q.name.startswith("."))
+            if not inside:
+                raise InputError(f"{p}: directory has no graph files")
+            files.extend(inside)
+        elif p.exists():
+            files.append(p)
+        else:
+            raise InputError(f"{p}: no such file or directory")
+    t0 = time.perf_counter()
+    graphs = [read_graph(f, format=opts["input_format"], directed=False) for f in files]
+    t_read = time.perf_counter() - t0
+    est = HomomorphismEmbedding(n_patterns=opts["patterns"], max_treewidth=opts["max_treewidth"],
+                                min_size=opts["min_size"], max_size=opts["max_size"],
+                                representation=opts["representation"], random_state=opts["seed"])
+    x = est.fit_transform(graphs)
+    t_fit = time.perf_counter() - t0 - t_read
+    _write_table(out, fmt, [str(f) for f in files], graphs, x, est)
+    summary = {"output": str(out), "format": fmt, "graphs": len(files), "columns": int(x.shape[1]),
+               "patterns": est.pattern_names_, "representation": est.representation,
+               "seed": est.seed_, "read_seconds": round(t_read, 3), "embed_seconds": round(t_fit, 3)}
+    report(summary, opts, f"wrote {len(files)} x {x.shape[1]} homomorphism embedding to {out} "
+                          f"(read {t_read:.2f} s, counts {t_fit:.2f} s)")
+
+
+def _write_table(out, fmt, names, graphs, x, est):
+    import pyarrow as pa
+
+    from graphembed.io.atomic import atomic_path
+
+    cols = {"graph": pa.array(names, pa.string()),
+            "nodes": pa.array([g.n_nodes for g in graphs], pa.int64()),
+            "edges": pa.array([g.n_edges for g in graphs], pa.int64())}
+    width = len(str(max(x.shape[1] - 1, 0)))
+    for j in range(x.shape[1]):
+        cols[f"hom_{j:0{width}d}"] = pa.array(x[:, j])
+    meta = {"method": "hom-embed", "representation": est.representation, "seed": est.seed_,
+            "patterns": [{"name": p.motif.name, "nodes": p.n_nodes, "edges": p.motif.edges.tolist(),
+                          "treewidth": p.treewidth} for p in est.patterns_]}
+    table = pa.table(cols).replace_schema_metadata({"graphembed": json.dumps(meta)})
+    with atomic_path(out) as tmp:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            pq.write_table(table, tmp)
+        else:
+            import pyarrow.csv as pacsv
+
+            pacsv.write_csv(table, tmp)

@@ -1,0 +1,816 @@
+"""Homomorphism counts and MCMC sampling of random homomorphisms from a motif into a network.
+
+Lyu, Memoli & Sivakoff, "Sampling random graph homomorphisms and applications to network data
+analysis", JMLR 24 (2023), https://jmlr.org/papers/v24/20-449.html.
+
+A homomorphism x: F -> G of a small motif F = ([k], E_F) into a graph G maps motif nodes to
+graph nodes so that every motif edge lands on a graph edge. On a weighted graph with adjacency
+A, ``hom(F, G) = sum_x prod_{ij in E_F} A(x_i, x_j)`` and the density is
+``t(F, G) = hom(F, G) / n^k``. The samplers draw x from pi(x) ~ prod_{ij in E_F} A(x_i, x_j)
+(uniform over homomorphisms of a simple graph) and average observables along the chain:
+
+* the conditional density t(H, G | F) = E_pi[prod_{ij in E_H \\ E_F} A(x_i, x_j)] for H adding
+  edges to F (e.g. t(K3 | path:3) = trace(A^3) / sum deg^2);
+* the density t(F, G) of any connected motif: exact for a tree (DP below), otherwise
+  t(T, G) * t(F, G | T) with T a spanning tree of F;
+* the conditional-density profile s -> P(min_{ij in E_H} A(x_i, x_j) >= s);
+* the matrix of average clustering coefficients MACC[i, j] = E_pi[A(x_i, x_j)] for a k-chain.
+
+Chains (on a spanning tree T of the motif, rooted at its centre):
+
+* ``"pivot"`` (exact): h_i(v) = number of homomorphisms of the subtree below i with i -> v,
+  computed bottom-up in O(|T| |E|). The root image moves by Metropolis-Hastings on the random
+  walk of G, accepting a -> b with probability min(1, h_root(b) d(a) / (h_root(a) d(b))), so its
+  stationary law is ~ h_root, the exact root marginal of pi; then each child is redrawn from
+  its parent's image's neighbours with probability ~ A(u, w) h_child(w). The walk is lazy
+  (probability 1/2 of staying) when a component of G is bipartite.
+* ``"glauber"``: a motif node chosen uniformly is resampled from the common neighbourhood of
+  its motif-neighbours' images, weighted by the product of the edge weights (unweighted: by
+  rejection from the smallest of those neighbourhoods, with an exact scan as fallback).
+
+When G has several components with edges, a step of either chain is, with probability 0.01,
+an exact draw from pi instead (root ~ h_root, then the children): an independence move that is
+always accepted, keeps pi invariant and makes the chain irreducible across components.
+
+Standard errors come from batch means (each chain's samples cut into consecutive batches) and
+the effective sample size is ``N * var(sample) / (batch size * var(batch means))``.
+"""
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from graphembed.io.errors import InputError
+
+CHAINS = ("pivot", "glauber")
+DENSE_BUDGET = 3e8  # largest n^(bag size) the decomposition DP may allocate, per graph
+
+
+# ============================================================================ motifs
+class Motif:
+    """A small undirected simple pattern graph on nodes 0..k-1.
+
+    Parameters
+    ----------
+    n_nodes : int, number of motif nodes k (>= 1).
+    edges : iterable of (i, j) pairs with 0 <= i, j < k, i != j (duplicates merged).
+    name : optional display name / spec.
+
+    Build one with :meth:`parse` (``"path:3"``, ``"cycle:4"``, ``"star:3"``, ``"clique:3"``,
+    ``"edge"``, ``"node"``, ``"triangle"``, ``"edges:0-1,1-2,2-0"``) or the constructors
+    :meth:`path`, :meth:`cycle`, :meth:`star`, :meth:`clique`. ``path:k`` and ``cycle:k`` have
+    k nodes; ``star:r`` has a centre (node 0) and r leaves, so hom(star:r, G) = sum deg^r.
+
+    Examples
+    --------
+    >>> Motif.parse("path:3").edges.tolist()
+    [[0, 1], [1, 2]]
+    >>> Motif.parse("cycle:4").is_tree
+    False
+    """
+
+    def __init__(self, n_nodes, edges=(), name=None):
+        if not isinstance(n_nodes, (int, np.integer)) or n_nodes < 1:
+            raise InputError(f"a motif needs at least one node, got n_nodes={n_nodes!r}")
+        pairs = set()
+        for e in edges:
+            try:
+                i, j = (int(v) for v in e)
+            except (TypeError, ValueError):
+                raise InputError(f"motif edge {e!r} is not a pair of node numbers") from None
+            if not (0 <= i < n_nodes and 0 <= j < n_nodes):
+                raise InputError(f"motif edge ({i}, {j}) has a node outside 0..{n_nodes - 1}")
+            if i == j:
+                raise InputError(f"motif edge ({i}, {j}) is a self-loop; motifs are simple graphs")
+            pairs.add((min(i, j), max(i, j)))
+        self.n_nodes = int(n_nodes)
+        self.edges = np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2)
+        self.name = name or "edges:" + ",".join(f"{i}-{j}" for i, j in self.edges.tolist())
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def path(cls, k):
+        """Path on k nodes 0-1-...-(k-1) (k - 1 edges)."""
+        _need(k, 1, "path")
+        return cls(k, [(i, i + 1) for i in range(k - 1)], f"path:{k}")
+
+    @classmethod
+    def cycle(cls, k):
+        """Cycle on k >= 3 nodes 0-1-...-(k-1)-0; hom(cycle:k, G) = trace(A^k)."""
+        _need(k, 3, "cycle")
+        return cls(k, [(i, (i + 1) % k) for i in range(k)], f"cycle:{k}")
+
+    @classmethod
+    def star(cls, r):
+        """Star with centre 0 and r >= 1 leaves 1..r; hom(star:r, G) = sum_v deg(v)^r."""
+        _need(r, 1, "star")
+        return cls(r + 1, [(0, i) for i in range(1, r + 1)], f"star:{r}")
+
+    @classmethod
+    def clique(cls, k):
+        """Complete graph on k nodes."""
+        _need(k, 1, "clique")
+        return cls(k, [(i, j) for i in range(k) for j in range(i + 1, k)], f"clique:{k}")
+
+    @classmethod
+    def parse(cls, spec):
+        """A Motif from a spec string (see the class docstring), or the Motif itself."""
+        if isinstance(spec, Motif):
+            return spec
+        if not isinstance(spec, str):
+            raise InputError(f"motif must be a Motif or a spec string like 'path:3', got {spec!r}")
+        text = spec.strip().lower()
+        fixed = {"node": (1, []), "edge": (2, [(0, 1)]), "triangle": (3, [(0, 1), (1, 2), (0, 2)])}
+        if text in fixed:
+            return cls(*fixed[text], name=text)
+        kind, _, arg = text.partition(":")
+        makers = {"path": cls.path, "cycle": cls.cycle, "star": cls.star, "clique": cls.clique}
+        if kind in makers:
+            try:
+                k = int(arg)
+            except ValueError:
+                raise InputError(f"motif {spec!r}: expected an integer after '{kind}:'") from None
+            return makers[kind](k)
+        if kind == "edges":
+            edges = []
+            for part in filter(None, (p.strip() for p in arg.split(","))):
+                a, sep, b = part.partition("-")
+                try:
+                    edges.append((int(a), int(b)))
+                except ValueError:
+                    raise InputError(f"motif {spec!r}: edge {part!r} is not 'i-j'") from None
+                if not sep:
+                    raise InputError(f"motif {spec!r}: edge {part!r} is not 'i-j'")
+            if not edges:
+                raise InputError(f"motif {spec!r}: no edges")
+            n = max(max(e) for e in edges) + 1
+            return cls(n, edges, name=text)
+        raise InputError(f"unknown motif {spec!r}: use path:k, cycle:k, star:r, clique:k, edge, "
+                         "node, triangle or edges:0-1,1-2,...")
+
+    # ------------------------------------------------------------------ structure
+    @property
+    def n_edges(self):
+        return int(self.edges.shape[0])
+
+    def neighbors(self):
+        """List of sorted neighbour lists."""
+        nbrs = [[] for _ in range(self.n_nodes)]
+        for i, j in self.edges.tolist():
+            nbrs[i].append(j)
+            nbrs[j].append(i)
+        return [sorted(v) for v in nbrs]
+
+    @property
+    def is_connected(self):
+        return len(self._bfs(0)[0]) == self.n_nodes
+
+    @property
+    def is_tree(self):
+        return self.is_connected and self.n_edges == self.n_nodes - 1
+
+    def _bfs(self, root, nbrs=None):
+        nbrs = self.neighbors() if nbrs is None else nbrs
+        order, parent = [root], {root: -1}
+        for v in order:
+            for w in nbrs[v]:
+                if w not in parent:
+                    parent[w] = v
+                    order.append(w)
+        return order, parent
+
+    def spanning_tree(self, root=None):
+        """A BFS spanning tree (a Motif on the same nodes) from ``root`` (default: the centre)."""
+        if not self.is_connected:
+            raise InputError(f"motif {self.name} is not connected")
+        root = self.center() if root is None else root
+        order, parent = self._bfs(root)
+        return Motif(self.n_nodes, [(parent[v], v) for v in order[1:]],
+                     name=self.name if self.is_tree else f"spanning tree of {self.name}")
+
+    def center(self):
+        """A node of least eccentricity (smallest index among ties)."""
+        nbrs = self.neighbors()
+        best, best_ecc = 0, None
+        for v in range(self.n_nodes):
+            order, parent = self._bfs(v, nbrs)
+            depth = {v: 0}
+            for w in order[1:]:
+                depth[w] = depth[parent[w]] + 1
+            ecc = max(depth.values()) if len(order) == self.n_nodes else math.inf
+            if best_ecc is None or ecc < best_ecc:
+                best, best_ecc = v, ecc
+        return best
+
+    def rooted(self, root=None):
+        """(root, order, parent) of a tree motif: BFS order (root first), parent[root] = -1."""
+        if not self.is_tree:
+            raise InputError(f"motif {self.name} is not a tree")
+        root = self.center() if root is None else int(root)
+        if not 0 <= root < self.n_nodes:
+            raise InputError(f"root {root} is not a node of motif {self.name}")
+        order, parent = self._bfs(root)
+        par = np.full(self.n_nodes, -1, dtype=np.int64)
+        for v, p in parent.items():
+            par[v] = p
+        return root, np.asarray(order, dtype=np.int64), par
+
+    def edge_set(self):
+        return set(map(tuple, self.edges.tolist()))
+
+    def __eq__(self, other):
+        return isinstance(other, Motif) and self.n_nodes == other.n_nodes and \
+            self.edge_set() == other.edge_set()
+
+    def __hash__(self):
+        return hash((self.n_nodes, tuple(sorted(self.edge_set()))))
+
+    def __repr__(self):
+        return f"Motif({self.name!r}, nodes={self.n_nodes}, edges={self.n_edges})"
+
+
+def _need(k, low, kind):
+    if not isinstance(k, (int, np.integer)) or k < low:
+        raise InputError(f"{kind} motif needs an integer size >= {low}, got {k!r}")
+
+
+# ============================================================================ graphs
+def as_graph(graph):
+    """A ``Graph`` from a Graph, scipy sparse / numpy adjacency or networkx graph (undirected)."""
+    from graphembed.graph import Graph
+
+    if isinstance(graph, Graph):
+        g = graph
+    elif hasattr(graph, "nodes") and hasattr(graph, "edges") and hasattr(graph, "is_directed"):
+        g = Graph.from_networkx(graph)
+    else:
+        try:
+            g = Graph.from_scipy(graph, directed=False)
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, InputError):
+                raise
+            raise InputError(f"expected a Graph, adjacency matrix or networkx graph, got "
+                             f"{type(graph).__name__}") from None
+    if g.directed:
+        raise InputError("homomorphisms need an undirected graph (read it with --undirected)")
+    return g
+
+
+def _weights64(g):
+    if g.weights is None:
+        return np.empty(0, np.float64), False
+    return g.weights.astype(np.float64), True
+
+
+# ============================================================================ exact counts
+def tree_tables(g, tree, root=None):
+    """Bottom-up DP of a tree motif: (root, order, parent, h, log_scale).
+
+    h[i] (float64, (n,)) is h_i(v) divided by exp(log_scale[i]) (max 1), with h_i(v) the
+    weighted number of homomorphisms of the subtree below motif node i sending i to v.
+    """
+    from graphembed._kernels.homs import neighbor_sums
+
+    root, order, parent = tree.rooted(root)
+    w, weighted = _weights64(g)
+    k, n = tree.n_nodes, g.n_nodes
+    children = [[] for _ in range(k)]
+    for v in order[1:]:
+        children[parent[v]].append(int(v))
+    h = [None] * k
+    log_scale = np.zeros(k)
+    for i in order[::-1]:
+        acc = np.ones(n)
+        for c in children[i]:
+            acc *= neighbor_sums(g.indptr, g.indices, w, weighted, h[c])
+            log_scale[i] += log_scale[c]
+            top = acc.max() if n else 0.0
+            if top > 0:
+                acc /= top
+                log_scale[i] += math.log(top)
+        h[i] = acc
+    return root, order, parent, h, log_scale
+
+
+def tree_decomposition(n_nodes, edges):
+    """(bags, parent) of a tree decomposition of a small graph by min-degree elimination.
+
+    bags: list of tuples of nodes; parent[b] is the index of b's parent bag, -1 at a root
+    (a disconnected pattern gives a forest). Width = max bag size - 1.
+    """
+    adj = [set() for _ in range(n_nodes)]
+    for i, j in np.asarray(edges).reshape(-1, 2).tolist():
+        adj[i].add(j)
+        adj[j].add(i)
+    remaining = set(range(n_nodes))
+    order, nbrs_at = [], {}
+    while remaining:
+        v = min(remaining, key=lambda u: (len(adj[u]), u))
+        nb = set(adj[v])
+        for a in nb:
+            adj[a].discard(v)
+            adj[a].update(nb - {a})
+        remaining.discard(v)
+        order.append(v)
+        nbrs_at[v] = nb
+    pos = {v: t for t, v in enumerate(order)}
+    bags = [tuple([v] + sorted(nbrs_at[v])) for v in order]
+    parent = [pos[min(nbrs_at[v], key=pos.get)] if nbrs_at[v] else -1 for v in order]
+    return bags, parent
+
+
+def decomposition_log_hom(adj, mask, bags, parent, edges):
+    """log hom(F, G) for a batch of graphs by DP over a tree decomposition of F.
+
+    Parameters
+    ----------
+    adj : float64 (z, n, n), z adjacency matrices (padded with zeros to a common n).
+    mask : float64 (z, n), 1 for a real node of graph z, 0 for padding.
+    bags, parent : a tree decomposition of F (see :func:`tree_decomposition`).
+    edges : int (m, 2) edges of F.
+
+    Returns float64 (z,): log hom, -inf where hom = 0. Each bag contracts its assigned edges,
+    node masks and children's messages with ``numpy.einsum``; messages are rescaled to max 1
+    (the scale goes to the log), so nothing overflows. Cost O(|bags| z n^(bag size)).
+    """
+    z = adj.shape[0]
+    nb = len(bags)
+    bagsets = [set(b) for b in bags]
+    children = [[] for _ in range(nb)]
+    for b, p in enumerate(parent):
+        if p >= 0:
+            children[p].append(b)
+    edge_ops = [[] for _ in range(nb)]
+    for i, j in np.asarray(edges).reshape(-1, 2).tolist():
+        b = next(t for t in range(nb) if i in bagsets[t] and j in bagsets[t])
+        edge_ops[b].append((i, j))
+    node_ops = [[] for _ in range(nb)]
+    for v in sorted(set().union(*bagsets)):
+        node_ops[next(t for t in range(nb) if v in bagsets[t])].append(v)
+    # post-order: children before parents
+    post, stack = [], [b for b in range(nb) if parent[b] < 0]
+    while stack:
+        b = stack.pop()
+        post.append(b)
+        stack.extend(children[b])
+    post.reverse()
+    log_total = np.zeros(z)
+    messages = {}
+    for b in post:
+        operands, subs = [], []
+        for i, j in edge_ops[b]:
+            operands.append(adj)
+            subs.append((i, j))
+        for v in node_ops[b]:
+            operands.append(mask)
+            subs.append((v,))
+        for c in children[b]:
+            msg = messages.pop(c)
+            if msg is not None:
+                operands.append(msg[0])
+                subs.append(msg[1])
+        if not operands:
+            messages[b] = None
+            continue
+        present = sorted(set().union(*map(set, subs)))
+        out = tuple(v for v in present if parent[b] >= 0 and v in bagsets[parent[b]])
+        m = _contract(list(zip(operands, map(tuple, subs))), out, z)
+        flat = m.reshape(z, -1)
+        top = flat.max(axis=1) if flat.shape[1] else np.zeros(z)
+        safe = np.where(top > 0, top, 1.0)
+        m = m / safe.reshape((z,) + (1,) * len(out))
+        with np.errstate(divide="ignore"):
+            log_total += np.where(top > 0, np.log(safe), -np.inf)
+        if parent[b] >= 0:
+            messages[b] = (m, out)
+    return log_total
+
+
+def _einsum(ops, out):
+    """einsum over operands [(array (z, ...), vars)] -> array (z, *out)."""
+    names = sorted({v for _, vs in ops for v in vs} | set(out))
+    letter = {v: chr(ord("a") + t) for t, v in enumerate(names)}
+    expr = ",".join("z" + "".join(letter[v] for v in vs) for _, vs in ops)
+    expr += "->z" + "".join(letter[v] for v in out)
+    return np.einsum(expr, *[a for a, _ in ops], optimize="greedy")
+
+
+def _contract(ops, out, z):
+    """Sum out every variable not in ``out`` from the product of ``ops``, one at a time.
+
+    Eliminating s multiplies the operands that hold s; when one of them is a matrix (o, s)
+    whose o no other of them holds, the rest are multiplied elementwise into T(..., s) and
+    the sum over s is a batched matrix product T @ M (BLAS), not a many-operand einsum.
+    """
+    summed = sorted({v for _, vs in ops for v in vs} - set(out))
+    for s in summed:
+        with_s = [op for op in ops if s in op[1]]
+        rest = [op for op in ops if s not in op[1]]
+        others = lambda op: {v for o in with_s if o is not op for v in o[1]}  # noqa: E731
+        mat = next((op for op in with_s if len(op[1]) == 2 and len(with_s) > 1
+                    and next(v for v in op[1] if v != s) not in others(op)), None)
+        if mat is None:
+            keep = tuple(sorted({v for _, vs in with_s for v in vs} - {s}))
+            rest.append((_einsum(with_s, keep), keep))
+        else:
+            o = next(v for v in mat[1] if v != s)
+            front = tuple(sorted(others(mat) - {s}))
+            t = _einsum([op for op in with_s if op is not mat], front + (s,))
+            n = t.shape[-1]
+            m = np.ascontiguousarray(mat[0] if mat[1] == (s, o) else np.swapaxes(mat[0], 1, 2))  # (z, s, o)
+            r = np.matmul(t.reshape(z, -1, n), m)
+            rest.append((r.reshape(t.shape[:-1] + (m.shape[2],)), front + (o,)))
+        ops = rest
+    return _einsum(ops, out)
+
+
+def hom_count(motif, graph, *, log=False):
+    """Exact (weighted) number of homomorphisms hom(F, G).
+
+    Parameters
+    ----------
+    motif : Motif or spec string ("path:3", "cycle:4", "edges:0-1,1-2,...").
+    graph : Graph (undirected), scipy sparse or numpy adjacency, or networkx graph.
+    log : return the natural log of the count (-inf for 0); use it where the count would
+        overflow float64.
+
+    Returns
+    -------
+    float: sum over maps x of prod_{ij in E_F} A(x_i, x_j). A tree motif uses the rooted-tree
+    DP in O(|F| |E|); any other motif a DP over a min-degree tree decomposition of F in
+    O(|bags| n^(width + 1)) time with dense tables (raises InputError if that is too large).
+
+    Examples
+    --------
+    >>> import graphembed as ge
+    >>> g = ge.Graph.from_edges([0, 1, 2], [1, 2, 0])
+    >>> ge.hom_count("cycle:3", g), ge.hom_count("path:3", g)
+    (6.0, 12.0)
+    """
+    f = Motif.parse(motif)
+    g = as_graph(graph)
+    n = g.n_nodes
+    if n == 0:
+        value = 1.0 if f.n_nodes == 0 else 0.0
+        return math.log(value) if value > 0 and log else (-math.inf if log else value)
+    if f.is_tree:
+        root, _, _, h, scale = tree_tables(g, f)
+        total = float(h[root].sum())
+        value = math.log(total) + float(scale[root]) if total > 0 else -math.inf
+    else:
+        bags, parent = tree_decomposition(f.n_nodes, f.edges)
+        width = max(len(b) for b in bags)
+        if float(n) ** width > DENSE_BUDGET:
+            raise InputError(f"exact hom({f.name}, G) needs dense tables of {n}^{width} entries; "
+                             "use HomomorphismSampler (graphembed homs) on a graph this large")
+        a = g.to_scipy().toarray().astype(np.float64)[None]
+        value = float(decomposition_log_hom(a, np.ones((1, n)), bags, parent, f.edges)[0])
+    if log:
+        return value
+    return math.exp(value) if value > -math.inf else 0.0
+
+
+# ============================================================================ sampling
+@dataclass
+class HomResult:
+    """What a :class:`HomomorphismSampler` observable returns.
+
+    Attributes
+    ----------
+    observable : "density", "conditional_density", "profile" or "macc".
+    estimate : float, or float64 array (profile: one value per threshold; macc: (k, k)).
+    std_error : same shape: batch-means standard error of the estimate (0 where exact).
+    ess : same shape: effective sample size of the time average (inf where exact).
+    n_samples : observed states, all chains together (after burn-in and thinning).
+    n_steps : chain steps run, all chains together, burn-in included.
+    n_chains, chain, motif : how it was sampled.
+    acceptance_rate : share of accepted pivot root moves (None for Glauber).
+    seconds : sampling wall time; steps_per_second = n_steps / seconds.
+    exact : True when the value came from the DP with no sampling.
+    info : extra facts (tree density t(T, G), log hom(T, G), thresholds, target motif, ...).
+    """
+
+    observable: str
+    estimate: object
+    std_error: object
+    ess: object
+    n_samples: int = 0
+    n_steps: int = 0
+    n_chains: int = 0
+    chain: str = ""
+    motif: str = ""
+    acceptance_rate: float | None = None
+    seconds: float = 0.0
+    exact: bool = False
+    info: dict = field(default_factory=dict)
+
+    @property
+    def steps_per_second(self):
+        return self.n_steps / self.seconds if self.seconds > 0 else math.inf
+
+    def to_dict(self):
+        """Plain-python dict (lists for arrays; inf/nan become None) for JSON."""
+        def plain(v):
+            if isinstance(v, np.ndarray):
+                return [plain(x) for x in v.tolist()] if v.ndim else plain(v.item())
+            if isinstance(v, list):
+                return [plain(x) for x in v]
+            if isinstance(v, (float, np.floating)):
+                return float(v) if math.isfinite(v) else None
+            if isinstance(v, np.integer):
+                return int(v)
+            if isinstance(v, dict):
+                return {k: plain(x) for k, x in v.items()}
+            return v
+
+        out = {k: plain(getattr(self, k)) for k in (
+            "observable", "estimate", "std_error", "ess", "n_samples", "n_steps", "n_chains",
+            "chain", "motif", "acceptance_rate", "seconds", "exact")}
+        out["steps_per_second"] = plain(float(self.steps_per_second))
+        out.update(plain(self.info))
+        return out
+
+
+class HomomorphismSampler:
+    """MCMC sampling of random homomorphisms F -> G (Lyu, Memoli & Sivakoff, JMLR 2023).
+
+    Parameters
+    ----------
+    motif : Motif or spec ("path:3", "cycle:4", "star:3", "edges:0-1,1-2"); must be connected.
+        Chains run on its spanning tree T rooted at the centre (T = F for a tree).
+    chain : "pivot" (exact MH root move + DP child redraws) or "glauber".
+    n_steps : chain steps to observe, all chains together (each chain runs
+        ceil(n_steps / n_chains) after its burn-in). One pivot step moves the root and redraws
+        the tree; one Glauber step resamples one motif node.
+    n_chains : independent chains, run in parallel (results do not depend on the threads).
+    burn_in : steps each chain runs before it is observed.
+    thin : observe every ``thin``-th state.
+    root : motif node to root the spanning tree at (default: its centre).
+    lazy : "auto" (lazy walk iff a component of G is bipartite), True or False.
+    restart : "auto" (0.01 iff G has several components with edges) or the probability that
+        a step (either chain) is an exact draw from pi instead (root ~ h_root, then the tree).
+    n_batches : batches per chain for the batch-means standard error.
+    random_state : None, int or numpy Generator. Chain c uses the splitmix64 stream (seed, c).
+    n_jobs : numba threads (None or -1: all cores).
+
+    Attributes (after ``fit``)
+    --------------------------
+    graph_, motif_, tree_ : the graph, motif and spanning tree.
+    log_hom_tree_ : log hom(T, G), exact (tree DP). tree_density_ : t(T, G) = hom(T, G) / n^k.
+
+    Examples
+    --------
+    >>> import graphembed as ge
+    >>> g, _ = ge.datasets.karate()
+    >>> s = ge.HomomorphismSampler("path:3", n_steps=20000, random_state=0).fit(g)
+    >>> r = s.conditional_density("clique:3")    # t(K3, G | path:3) = 270 / 1212 = 0.2228
+    >>> round(r.estimate, 1), r.std_error < 0.01
+    (0.2, True)
+    """
+
+    def __init__(self, motif="path:3", chain="pivot", n_steps=1_000_000, n_chains=8, burn_in=1000,
+                 thin=1, root=None, lazy="auto", restart="auto", n_batches=25, random_state=None,
+                 n_jobs=None):
+        self.motif = motif
+        self.chain = chain
+        self.n_steps = n_steps
+        self.n_chains = n_chains
+        self.burn_in = burn_in
+        self.thin = thin
+        self.root = root
+        self.lazy = lazy
+        self.restart = restart
+        self.n_batches = n_batches
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    # ------------------------------------------------------------------ validation
+    def _validate(self):
+        if self.chain not in CHAINS:
+            raise InputError(f"chain must be one of {CHAINS}, got {self.chain!r}")
+        for name, low in (("n_steps", 1), ("n_chains", 1), ("burn_in", 0), ("thin", 1), ("n_batches", 1)):
+            v = getattr(self, name)
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < low:
+                raise InputError(f"{name} must be an integer >= {low}, got {v!r}")
+        if self.lazy not in ("auto", True, False):
+            raise InputError(f"lazy must be 'auto', True or False, got {self.lazy!r}")
+        if self.restart != "auto" and not (isinstance(self.restart, (int, float)) and 0 <= self.restart < 1):
+            raise InputError(f"restart must be 'auto' or a probability in [0, 1), got {self.restart!r}")
+        motif = Motif.parse(self.motif)
+        if motif.n_nodes < 2 or not motif.is_connected:
+            raise InputError(f"motif {motif.name} must be connected with at least 2 nodes")
+        if self.root is not None and not (isinstance(self.root, (int, np.integer))
+                                          and 0 <= self.root < motif.n_nodes):
+            raise InputError(f"root must be a node of motif {motif.name} (0..{motif.n_nodes - 1}), "
+                             f"got {self.root!r}")
+        return motif
+
+    def fit(self, graph):
+        """Validate, build the tree DP tables and the chain's arrays for ``graph``."""
+        from scipy.sparse.csgraph import connected_components
+
+        from graphembed._kernels.homs import row_cumsums
+        from graphembed.embed._base import check_seed, numba_threads
+
+        motif = self._validate()
+        g = as_graph(graph)
+        if g.nnz == 0:
+            raise InputError("the graph has no edges: no homomorphism of a motif with edges")
+        self.seed_ = check_seed(self.random_state)
+        tree = motif.spanning_tree(self.root)
+        w, weighted = _weights64(g)
+        with numba_threads(self.n_jobs):
+            root, order, parent, h, scale = tree_tables(g, tree, self.root)
+            cums, cum_id = [], np.full(tree.n_nodes, -1, dtype=np.int64)
+            leaves = {int(i) for i in order if not np.any(parent == i)}
+            for i in order[1:]:
+                if weighted or int(i) not in leaves:
+                    out = np.empty(g.nnz)
+                    row_cumsums(g.indptr, g.indices, w, weighted, h[i], out)
+                    cum_id[i] = len(cums)
+                    cums.append(out)
+            walk_cum = np.empty(0)
+            if weighted:
+                walk_cum = np.empty(g.nnz)
+                row_cumsums(g.indptr, g.indices, w, True, np.ones(g.n_nodes), walk_cum)
+        self.cums_ = np.stack(cums) if cums else np.zeros((1, 0))
+        self.cum_id_ = cum_id
+        self.walk_cum_ = walk_cum
+        h_root = h[root]
+        total = float(h_root.sum())
+        self.log_hom_tree_ = math.log(total) + float(scale[root])
+        self.tree_density_ = math.exp(self.log_hom_tree_ - tree.n_nodes * math.log(g.n_nodes))
+        self.h_root_ = h_root
+        self.root_cum_ = np.cumsum(h_root)
+        self.degree_ = g.weighted_degree()
+        self.h_over_deg_ = np.divide(h_root, self.degree_, out=np.zeros_like(h_root),
+                                     where=self.degree_ > 0)
+        deg = g.out_degree()
+        self.start_nodes_ = np.flatnonzero(deg > 0).astype(np.int64)
+        self.max_degree_ = int(deg.max())
+        # components with edges; bipartite iff the bipartite double cover doubles them
+        import scipy.sparse as sp
+
+        a = g.to_scipy()
+        n_comp, labels = connected_components(a, directed=False)
+        with_edges = np.unique(labels[deg > 0]).size
+        cover = sp.bmat([[None, a], [a, None]]).tocsr()
+        n_cover, _ = connected_components(cover, directed=False)
+        isolated = n_comp - with_edges
+        bipartite_any = (n_cover - 2 * isolated) > with_edges
+        self.n_components_ = int(with_edges)
+        self.bipartite_ = bool(bipartite_any)
+        self.lazy_p_ = 0.5 if (self.lazy is True or (self.lazy == "auto" and bipartite_any)) else 0.0
+        self.restart_p_ = (0.01 if with_edges > 1 else 0.0) if self.restart == "auto" else float(self.restart)
+        self.root_, self.order_, self.parent_ = root, order, parent
+        t_ptr, t_idx = _csr_of(tree)
+        self.t_ptr_, self.t_idx_ = t_ptr, t_idx
+        self.graph_, self.motif_, self.tree_ = g, motif, tree
+        self._w, self._weighted = w, weighted
+        return self
+
+    # ------------------------------------------------------------------ running
+    def _run(self, pairs, kind, thresholds, n_out):
+        from graphembed._kernels.homs import run_chains
+        from graphembed.embed._base import check_is_fitted, numba_threads
+
+        check_is_fitted(self, "graph_")
+        g = self.graph_
+        per_chain = -(-int(self.n_steps) // int(self.n_chains))
+        n_samples = max(1, -(-per_chain // int(self.thin)))
+        n_batches = int(min(self.n_batches, n_samples))
+        pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+        t0 = time.perf_counter()
+        with numba_threads(self.n_jobs):
+            sums, counts, sq, acc, prop = run_chains(
+                g.indptr, g.indices, self._w, self._weighted, self.h_over_deg_, self.walk_cum_,
+                self.root_cum_, self.start_nodes_, self.order_, self.parent_,
+                self.cums_, self.cum_id_, self.t_ptr_, self.t_idx_, self.chain == "glauber",
+                self.lazy_p_, self.restart_p_, pairs, kind, np.asarray(thresholds, np.float64),
+                n_out, self.seed_, int(self.n_chains), int(self.burn_in), n_samples, int(self.thin),
+                n_batches, self.max_degree_)
+        seconds = time.perf_counter() - t0
+        mean, se, ess = _batch_stats(sums, counts, sq)
+        steps = int(self.n_chains) * (int(self.burn_in) + n_samples * int(self.thin))
+        rate = float(acc.sum() / prop.sum()) if self.chain == "pivot" and prop.sum() else None
+        common = dict(n_samples=int(counts.sum()), n_steps=steps, n_chains=int(self.n_chains),
+                      chain=self.chain, motif=self.motif_.name, acceptance_rate=rate, seconds=seconds)
+        return mean, se, ess, common
+
+    def _extra_pairs(self, target):
+        t = Motif.parse(target)
+        if t.n_nodes != self.motif_.n_nodes:
+            raise InputError(f"target motif {t.name} has {t.n_nodes} nodes, motif {self.motif_.name} "
+                             f"has {self.motif_.n_nodes}: H must add edges to F on the same nodes")
+        base = self.motif_.edge_set()
+        missing = base - t.edge_set()
+        if missing:
+            raise InputError(f"target motif {t.name} lacks motif edges {sorted(missing)}: "
+                             "H must contain every edge of F")
+        return t, sorted(t.edge_set() - base)
+
+    def density(self):
+        """t(F, G) = hom(F, G) / n^k: exact for a tree, else t(T, G) * mean of prod over F \\ T."""
+        from graphembed._kernels.homs import OBS_PRODUCT
+
+        self._check_fitted()
+        info = {"tree_density": self.tree_density_, "log_hom_tree": self.log_hom_tree_,
+                "nodes": self.graph_.n_nodes}
+        if self.motif_.is_tree:
+            return HomResult("density", self.tree_density_, 0.0, math.inf, chain="tree DP",
+                             motif=self.motif_.name, exact=True,
+                             info={**info, "log_hom": self.log_hom_tree_})
+        extra = sorted(self.motif_.edge_set() - self.tree_.edge_set())
+        mean, se, ess, common = self._run(extra, OBS_PRODUCT, np.empty(0), 1)
+        est = self.tree_density_ * mean[0]
+        info["conditional_given_tree"] = float(mean[0])
+        info["log_hom"] = math.log(est) + self.motif_.n_nodes * math.log(self.graph_.n_nodes) \
+            if est > 0 else -math.inf
+        return HomResult("density", float(est), float(self.tree_density_ * se[0]), float(ess[0]),
+                         **common, info=info)
+
+    def conditional_density(self, target):
+        """t(H, G | F) = E_pi[prod over edges of H not in F of A(x_i, x_j)] (F a tree)."""
+        from graphembed._kernels.homs import OBS_PRODUCT
+
+        self._check_tree("conditional_density")
+        t, extra = self._extra_pairs(target)
+        if not extra:
+            return HomResult("conditional_density", 1.0, 0.0, math.inf, motif=self.motif_.name,
+                             exact=True, info={"target": t.name})
+        mean, se, ess, common = self._run(extra, OBS_PRODUCT, np.empty(0), 1)
+        return HomResult("conditional_density", float(mean[0]), float(se[0]), float(ess[0]),
+                         **common, info={"target": t.name})
+
+    def profile(self, thresholds, target=None):
+        """s -> P(min_{ij in E_H} A(x_i, x_j) >= s | x ~ pi_F), one value per threshold.
+
+        ``target`` H defaults to the motif itself (F a tree); H must contain F's edges.
+        """
+        from graphembed._kernels.homs import OBS_PROFILE
+
+        self._check_tree("profile")
+        s = np.asarray(thresholds, dtype=np.float64).reshape(-1)
+        if s.size == 0 or not np.all(np.isfinite(s)):
+            raise InputError("thresholds must be a non-empty list of finite numbers")
+        t = self.motif_ if target is None else self._extra_pairs(target)[0]
+        mean, se, ess, common = self._run(sorted(t.edge_set()), OBS_PROFILE, s, s.size)
+        return HomResult("profile", mean, se, ess, **common,
+                         info={"thresholds": s, "target": t.name})
+
+    def macc(self):
+        """MACC[i, j] = E_pi[A(x_i, x_j)] over all motif node pairs (k x k, symmetric)."""
+        from graphembed._kernels.homs import OBS_PAIRS
+
+        self._check_tree("macc")
+        k = self.motif_.n_nodes
+        pairs = [(i, j) for i in range(k) for j in range(i, k)]
+        mean, se, ess, common = self._run(pairs, OBS_PAIRS, np.empty(0), len(pairs))
+        mats = []
+        for v in (mean, se, ess):
+            m = np.zeros((k, k))
+            for q, (i, j) in enumerate(pairs):
+                m[i, j] = m[j, i] = v[q]
+            mats.append(m)
+        return HomResult("macc", *mats, **common)
+
+    def _check_fitted(self):
+        from graphembed.embed._base import check_is_fitted
+
+        check_is_fitted(self, "graph_")
+
+    def _check_tree(self, what):
+        self._check_fitted()
+        if not self.motif_.is_tree:
+            raise InputError(f"{what} needs a tree motif F; {self.motif_.name} is not a tree")
+
+    def __repr__(self):
+        return (f"HomomorphismSampler(motif={self.motif!r}, chain={self.chain!r}, "
+                f"n_steps={self.n_steps}, n_chains={self.n_chains})")
+
+
+def _csr_of(motif):
+    nbrs = motif.neighbors()
+    ptr = np.zeros(motif.n_nodes + 1, dtype=np.int64)
+    ptr[1:] = np.cumsum([len(v) for v in nbrs])
+    idx = np.array([w for v in nbrs for w in v], dtype=np.int64)
+    return ptr, idx
+
+
+def _batch_stats(sums, counts, sq):
+    """(mean, batch-means standard error, effective sample size), each (n_out,)."""
+    total = counts.sum()
+    mean = sums.sum(axis=(0, 1)) / total
+    ok = counts > 0
+    bm = sums[ok] / counts[ok][:, None]  # (n_batch_entries, n_out)
+    nb = bm.shape[0]
+    var_iid = np.maximum(sq.sum(axis=0) / total - mean ** 2, 0.0)
+    if nb < 2:
+        return mean, np.full_like(mean, np.nan), np.full_like(mean, np.nan)
+    var_b = bm.var(axis=0, ddof=1)
+    se = np.sqrt(var_b / nb)
+    size = total / nb
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ess = np.where(var_b > 0, total * var_iid / (size * var_b), float(total))
+    return mean, se, np.minimum(ess, float(total))

@@ -1,0 +1,352 @@
+"""Homomorphism counts, MCMC samplers and hom embeddings against independent exact oracles.
+
+Oracles: brute-force enumeration of all maps V(F) -> V(G); closed forms hom(K2) = 2|E|,
+hom(star_r) = sum deg^r, hom(P_k) = 1^T A^(k-1) 1, hom(C_k) = trace(A^k); the tensor-product
+identity hom(F, G x H) = hom(F, G) hom(F, H); exact conditional densities from matrix powers;
+1-WL colour refinement written here.
+"""
+import itertools
+import json
+import subprocess
+import sys
+
+import networkx as nx
+import numpy as np
+import pytest
+
+import graphembed as ge
+from graphembed.datasets import karate_path
+from graphembed.io.errors import InputError
+from graphembed.structure.hom_embedding import HomomorphismEmbedding, random_partial_ktree
+from graphembed.structure.homomorphisms import Motif, decomposition_log_hom, hom_count
+
+
+# ---------------------------------------------------------------------------- oracles
+def brute_hom(edges, k, a):
+    """sum over all maps x: [k] -> [n] of prod_{ij in E} a[x_i, x_j] (exhaustive)."""
+    n = a.shape[0]
+    total = 0.0
+    for x in itertools.product(range(n), repeat=k):
+        p = 1.0
+        for i, j in edges:
+            p *= a[x[i], x[j]]
+            if p == 0:
+                break
+        total += p
+    return total
+
+
+def dense(g):
+    return g.to_scipy().toarray().astype(np.float64)
+
+
+def small_graph(seed, n=6, p=0.5, weighted=False):
+    rng = np.random.default_rng(seed)
+    src, dst = np.triu_indices(n, 1)
+    keep = rng.random(src.size) < p
+    w = rng.uniform(0.5, 2.0, keep.sum()) if weighted else None
+    return ge.Graph.from_edges(src[keep], dst[keep], w, nodes=np.arange(n))
+
+
+def wl_histograms(graphs, rounds=None):
+    """1-WL colour refinement on a list of networkx graphs run jointly; colour histograms."""
+    colors = [{v: 0 for v in g} for g in graphs]
+    rounds = rounds or max(len(g) for g in graphs)
+    for _ in range(rounds):
+        sigs = [{v: (c[v], tuple(sorted(c[u] for u in g[v]))) for v in g} for g, c in zip(graphs, colors)]
+        palette = {s: t for t, s in enumerate(sorted({s for sg in sigs for s in sg.values()}))}
+        colors = [{v: palette[s] for v, s in sg.items()} for sg in sigs]
+    return [tuple(sorted(np.bincount(list(c.values())).tolist())) for c in colors]
+
+
+def csl_graph(skip, n=41):
+    g = nx.cycle_graph(n)
+    g.add_edges_from((i, (i + skip) % n) for i in range(n))
+    return g
+
+
+# ---------------------------------------------------------------------------- motifs
+def test_motif_parsing():
+    assert Motif.parse("path:3").edges.tolist() == [[0, 1], [1, 2]]
+    assert Motif.parse("star:3").n_nodes == 4
+    assert Motif.parse("cycle:4") == Motif.parse("edges:0-1,1-2,2-3,3-0")
+    assert Motif.parse("clique:4").n_edges == 6
+    assert Motif.parse("path:4").is_tree and not Motif.parse("triangle").is_tree
+    assert Motif.parse("path:5").center() == 2
+    t = Motif.parse("cycle:5").spanning_tree()
+    assert t.is_tree and t.edge_set() <= Motif.parse("cycle:5").edge_set()
+    for bad in ["pth:3", "path:x", "cycle:2", "edges:0-0", "edges:1", 3]:
+        with pytest.raises(InputError):
+            Motif.parse(bad)
+
+
+# ---------------------------------------------------------------------------- exact counts
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_counts_match_brute_force_and_closed_forms(seed):
+    g = small_graph(seed)
+    a = dense(g)
+    deg = a.sum(1)
+    one = np.ones(a.shape[0])
+    closed = {
+        "edge": 2 * g.n_edges,
+        "star:2": (deg ** 2).sum(), "star:3": (deg ** 3).sum(),
+        "path:3": one @ a @ a @ one, "path:4": one @ np.linalg.matrix_power(a, 3) @ one,
+        "cycle:3": np.trace(np.linalg.matrix_power(a, 3)),
+        "cycle:4": np.trace(np.linalg.matrix_power(a, 4)),
+        "cycle:5": np.trace(np.linalg.matrix_power(a, 5)),
+    }
+    for spec, value in closed.items():
+        m = Motif.parse(spec)
+        bf = brute_hom(m.edges.tolist(), m.n_nodes, a)
+        assert bf == pytest.approx(value)
+        assert hom_count(spec, g) == pytest.approx(bf, rel=1e-10)
+    for spec in ["clique:4", "edges:0-1,1-2,2-0,2-3,3-4,4-2", "edges:0-1,0-2,0-3,1-2,2-3,3-1"]:
+        m = Motif.parse(spec)
+        assert hom_count(m, g) == pytest.approx(brute_hom(m.edges.tolist(), m.n_nodes, a), rel=1e-10)
+
+
+def test_weighted_tree_and_cycle_counts():
+    g = small_graph(5, weighted=True)
+    a = dense(g)
+    for spec in ["path:4", "star:2", "edges:0-1,1-2,1-3,3-4", "cycle:4", "clique:3"]:
+        m = Motif.parse(spec)
+        assert hom_count(m, g) == pytest.approx(brute_hom(m.edges.tolist(), m.n_nodes, a), rel=1e-10)
+
+
+def test_tree_dp_on_a_larger_graph_and_log_scale(rng):
+    g = ge.Graph.from_networkx(nx.barabasi_albert_graph(400, 6, seed=3))
+    a = g.to_scipy().astype(np.float64)
+    deg = np.asarray(a.sum(1)).ravel()
+    v = np.ones(g.n_nodes)
+    for _ in range(7):
+        v = a @ v
+    assert hom_count("path:8", g) == pytest.approx(v.sum(), rel=1e-10)
+    assert hom_count("star:6", g) == pytest.approx((deg ** 6).sum(), rel=1e-10)
+    # far beyond float64 as a count, fine in log space
+    assert hom_count("star:200", g, log=True) == pytest.approx(
+        np.log(deg.max()) * 200 + np.log(np.sum((deg / deg.max()) ** 200)), rel=1e-10)
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_decomposition_dp_on_random_partial_ktrees(k):
+    rng = np.random.default_rng(k)
+    g = small_graph(10 + k, n=6, p=0.6)
+    a = dense(g)
+    for _ in range(4):
+        p = random_partial_ktree(rng, 6, k, 0.9)
+        bf = brute_hom(p.motif.edges.tolist(), 6, a)
+        got = decomposition_log_hom(a[None], np.ones((1, 6)), p.bags, p.parent, p.motif.edges)[0]
+        assert np.exp(got) == pytest.approx(bf, rel=1e-10)
+        assert hom_count(p.motif, g) == pytest.approx(bf, rel=1e-10)
+
+
+def test_tensor_product_identity():
+    g, h = small_graph(20, n=5), small_graph(21, n=6, p=0.6)
+    prod = ge.Graph.from_scipy(np.kron(dense(g), dense(h)))
+    rng = np.random.default_rng(0)
+    motifs = ["path:4", "star:3", "cycle:4", "cycle:5", "clique:3",
+              random_partial_ktree(rng, 6, 2, 0.9).motif]
+    for m in motifs:
+        assert hom_count(m, prod) == pytest.approx(hom_count(m, g) * hom_count(m, h), rel=1e-9)
+
+
+def test_csl_cycle_counts_separate_classes_where_wl_fails():
+    skips = [2, 3, 4, 5, 6, 9, 11, 12, 13, 16]
+    graphs = [csl_graph(s) for s in skips]
+    assert len(set(wl_histograms(graphs))) == 1  # 1-WL: all ten look the same
+    feats = [tuple(round(hom_count(f"cycle:{k}", g)) for k in range(3, 13)) for g in graphs]
+    a = [nx.to_numpy_array(g) for g in graphs]
+    assert feats[0][6] == round(np.trace(np.linalg.matrix_power(a[0], 9)))
+    assert len(set(feats)) == 10
+
+
+# ---------------------------------------------------------------------------- MCMC
+@pytest.fixture(scope="module")
+def rgg():
+    g = ge.Graph.from_networkx(nx.random_geometric_graph(300, 0.12, seed=1))
+    a = dense(g)
+    one = np.ones(g.n_nodes)
+    a3 = np.linalg.matrix_power(a, 3)
+    exact = {"path:3": np.trace(a3) / (a.sum(1) ** 2).sum(), "path:4": np.trace(a3 @ a) / (one @ a3 @ one)}
+    return g, exact
+
+
+@pytest.mark.parametrize("chain", ["pivot", "glauber"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_conditional_densities_match_exact(rgg, chain, seed):
+    g, exact = rgg
+    for motif, target in [("path:3", "cycle:3"), ("path:4", "cycle:4")]:
+        r = ge.HomomorphismSampler(motif, chain=chain, n_steps=10**6, random_state=seed).fit(g) \
+            .conditional_density(target)
+        assert abs(r.estimate / exact[motif] - 1) < 0.02, (motif, r.estimate, exact[motif])
+        assert 0 < r.std_error < 0.01 * exact[motif] and 1000 < r.ess <= r.n_samples
+
+
+def test_density_of_a_cycle_and_exact_tree_density(rgg):
+    g, _ = rgg
+    a = dense(g)
+    exact = np.trace(np.linalg.matrix_power(a, 4)) / g.n_nodes ** 4
+    r = ge.HomomorphismSampler("cycle:4", n_steps=400_000, random_state=3).fit(g).density()
+    assert not r.exact and abs(r.estimate / exact - 1) < 0.03
+    t = ge.HomomorphismSampler("star:3", random_state=0).fit(g).density()
+    assert t.exact and t.estimate == pytest.approx((a.sum(1) ** 3).sum() / g.n_nodes ** 4, rel=1e-10)
+
+
+def test_results_do_not_depend_on_threads_and_follow_the_seed(rgg):
+    g, _ = rgg
+    runs = [ge.HomomorphismSampler("path:4", n_steps=50_000, random_state=s, n_jobs=j).fit(g).macc()
+            for s, j in [(4, 1), (4, 2), (5, 2)]]
+    assert np.array_equal(runs[0].estimate, runs[1].estimate)
+    assert not np.array_equal(runs[0].estimate, runs[2].estimate)
+
+
+def test_macc_of_a_chain(rgg):
+    g, exact = rgg
+    r = ge.HomomorphismSampler("path:4", n_steps=400_000, random_state=1).fit(g).macc()
+    m = r.estimate
+    assert m.shape == (4, 4) and np.allclose(m, m.T)
+    assert m[0, 1] == m[1, 2] == m[2, 3] == 1.0 and np.all(np.diag(m) == 0)
+    assert abs(m[0, 3] / exact["path:4"] - 1) < 0.03
+    # a 2-step pair in a 3-chain is the triangle closure t(K3 | P3)
+    assert abs(m[0, 2] - m[1, 3]) < 0.02
+
+
+def _path3_profile_exact(a, thresholds):
+    """P(min(A[x0,x1], A[x1,x2], A[x0,x2]) >= s) for x ~ A[x0,x1] A[x1,x2] (enumeration)."""
+    n = a.shape[0]
+    num = np.zeros(len(thresholds))
+    den = 0.0
+    for x0, x1, x2 in itertools.product(range(n), repeat=3):
+        w = a[x0, x1] * a[x1, x2]
+        if w == 0:
+            continue
+        den += w
+        m = min(a[x0, x1], a[x1, x2], a[x0, x2])
+        num += w * (m >= np.asarray(thresholds))
+    return num / den
+
+
+@pytest.mark.parametrize("chain", ["pivot", "glauber"])
+def test_weighted_profile_matches_enumeration(chain):
+    g = small_graph(7, n=12, p=0.5, weighted=True)
+    s = [0.0, 0.6, 1.0, 1.4, 1.8]
+    exact = _path3_profile_exact(dense(g), s)
+    r = ge.HomomorphismSampler("path:3", chain=chain, n_steps=400_000, random_state=2).fit(g) \
+        .profile(s, target="cycle:3")
+    np.testing.assert_allclose(r.estimate, exact, atol=0.01)
+
+
+@pytest.mark.parametrize("chain", ["pivot", "glauber"])
+def test_disconnected_and_bipartite_graph(chain):
+    # a clustered component plus a bipartite one: restarts and a lazy walk are switched on
+    a = nx.disjoint_union(nx.random_geometric_graph(60, 0.25, seed=2), nx.complete_bipartite_graph(5, 7))
+    g = ge.Graph.from_networkx(a)
+    s = ge.HomomorphismSampler("path:3", chain=chain, n_steps=600_000, random_state=0).fit(g)
+    assert s.restart_p_ > 0 and s.lazy_p_ > 0 and s.n_components_ == 2
+    m = dense(g)
+    exact = np.trace(np.linalg.matrix_power(m, 3)) / (m.sum(1) ** 2).sum()
+    r = s.conditional_density("cycle:3")
+    assert abs(r.estimate / exact - 1) < 0.03
+
+
+def test_sampler_input_errors(rgg):
+    g, _ = rgg
+    with pytest.raises(InputError):
+        ge.HomomorphismSampler("path:3", chain="gibbs").fit(g)
+    with pytest.raises(InputError):
+        ge.HomomorphismSampler("edges:0-1,2-3").fit(g)  # disconnected motif
+    with pytest.raises(InputError):
+        ge.HomomorphismSampler("path:3", root=3).fit(g)
+    s = ge.HomomorphismSampler("path:3", n_steps=1000).fit(g)
+    with pytest.raises(InputError):
+        s.conditional_density("path:4")
+    with pytest.raises(InputError):
+        s.conditional_density("edges:0-2")  # lacks F's edges
+    with pytest.raises(InputError):
+        ge.HomomorphismSampler("cycle:4").fit(g).macc()
+
+
+# ---------------------------------------------------------------------------- embeddings
+def test_embedding_fixed_columns_and_seed():
+    graphs = [nx.petersen_graph(), nx.cycle_graph(7), nx.complete_graph(5)]
+    est = HomomorphismEmbedding(n_patterns=6, representation="count", random_state=1)
+    x = est.fit_transform(graphs)
+    assert x.shape == (3, 10)
+    for row, gx in zip(x, graphs):
+        a = nx.to_numpy_array(gx)
+        np.testing.assert_allclose(row[:4], [len(gx), 2 * gx.number_of_edges(), (a.sum(1) ** 2).sum(),
+                                             np.trace(a @ a @ a)], rtol=1e-10)
+        for p, value in zip(est.patterns_[4:], row[4:]):
+            assert value == pytest.approx(hom_count(p.motif, gx), rel=1e-9)
+    y = HomomorphismEmbedding(n_patterns=6, random_state=1).fit_transform(graphs)
+    np.testing.assert_allclose(y, np.log1p(x), rtol=1e-10)
+    assert est.pattern_names_ == HomomorphismEmbedding(n_patterns=6, random_state=1).fit(graphs).pattern_names_
+
+
+def test_embedding_batches_mixed_sizes():
+    graphs = [nx.gnp_random_graph(n, 0.3, seed=n) for n in (5, 20, 12, 3, 20, 8)]
+    est = HomomorphismEmbedding(n_patterns=5, max_treewidth=3, representation="count", random_state=4)
+    x = est.fit_transform(graphs)
+    small = HomomorphismEmbedding(n_patterns=5, max_treewidth=3, representation="count", random_state=4,
+                                  memory_budget=1).fit(graphs)  # one graph per batch
+    np.testing.assert_allclose(x, small.transform(graphs), rtol=1e-9)
+    d = HomomorphismEmbedding(n_patterns=5, max_treewidth=3, representation="density", random_state=4)
+    sizes = np.array([p.n_nodes for p in est.patterns_])
+    n = np.array([len(g) for g in graphs])[:, None]
+    np.testing.assert_allclose(d.fit_transform(graphs), x / n.astype(float) ** sizes, rtol=1e-9)
+
+
+# ---------------------------------------------------------------------------- CLI
+def run_cli(*args):
+    """In-process run (CliRunner): (exit code, stdout, stderr)."""
+    from click.testing import CliRunner
+
+    from graphembed.cli.main import cli
+
+    res = CliRunner().invoke(cli, [str(a) for a in args])
+    return res.exit_code, res.stdout, res.stderr
+
+
+def test_cli_homs_json_and_macc_csv(tmp_path):
+    g, _ = ge.datasets.karate()
+    a = dense(g)
+    exact = np.trace(np.linalg.matrix_power(a, 3)) / (a.sum(1) ** 2).sum()
+    code, stdout, stderr = run_cli("homs", karate_path(), "--motif", "path:3", "--observable",
+                                   "conditional", "--steps", "300k", "--seed", 1, "--json")
+    assert code == 0, stderr
+    doc = json.loads(stdout)
+    assert abs(doc["estimate"] / exact - 1) < 0.03 and doc["n_samples"] >= 300_000
+    csv = tmp_path / "macc.csv"
+    code, _, stderr = run_cli("homs", karate_path(), "--motif", "path:4", "--macc", "--steps", "100k",
+                              "-o", csv, "-q")
+    assert code == 0, stderr
+    m = np.loadtxt(csv, delimiter=",", skiprows=1)
+    assert m.shape == (4, 4) and m[0, 1] == 1.0
+
+
+def test_cli_hom_embed_directory_and_files(tmp_path):
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "graphs"
+    folder.mkdir()
+    for n in (5, 6, 7):
+        nx.write_edgelist(nx.cycle_graph(n), folder / f"c{n}.txt", data=False)
+    out = tmp_path / "emb.parquet"
+    code, stdout, stderr = run_cli("hom-embed", folder, folder / "c5.txt", "-o", out, "--patterns", 3,
+                                   "--seed", 0, "--representation", "count", "--json")
+    assert code == 0, stderr
+    assert json.loads(stdout)["graphs"] == 4
+    table = pq.read_table(out)
+    assert table.num_rows == 4 and table.num_columns == 3 + 7
+    assert table.column("hom_1").to_pylist() == pytest.approx([10.0, 12.0, 14.0, 10.0])  # 2|E|
+    assert json.loads(table.schema.metadata[b"graphembed"])["patterns"][3]["name"] == "triangle"
+
+
+def test_cli_bad_input_one_line_exit_2(tmp_path):
+    res = subprocess.run([sys.executable, "-m", "graphembed.cli.main", "homs", str(karate_path()),
+                          "--motif", "cycle:1"], capture_output=True, text=True)
+    assert res.returncode == 2 and res.stderr.strip().count("\n") == 0
+    assert res.stderr.startswith("graphembed: error:") and "cycle" in res.stderr
+    code, _, stderr = run_cli("hom-embed", tmp_path / "missing", "-o", tmp_path / "x.parquet")
+    assert code == 2 and "no such file" in stderr
+    assert not (tmp_path / "x.parquet").exists()

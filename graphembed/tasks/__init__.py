@@ -1,0 +1,30 @@
+"""Downstream tasks on embeddings: link prediction, clustering, node classification, plots.
+
+Submodules load on first use (``graphembed.tasks.linkpred`` ...), so importing this package is
+cheap: scikit-learn, faiss, igraph and matplotlib are imported inside the functions that use them.
+
+* :mod:`graphembed.tasks.linkpred`: ``split_edges``, ``evaluate`` (node2vec-paper protocol plus
+  heuristics), ``predict`` (top new pairs through the faiss index).
+* :mod:`graphembed.tasks.cluster`: ``kmeans``, ``leiden``, ``modularity``, ``cluster_scores``.
+* :mod:`graphembed.tasks.classify`: ``node_classification`` (``topk`` and ``threshold``
+  protocols), ``read_labels``.
+* :mod:`graphembed.tasks.plot`: ``plot_embedding``, ``plot_roc``.
+* :mod:`graphembed.tasks.paper`: the node2vec paper's Table 2 / Table 4 reproduction.
+"""
+import importlib
+
+_SUBMODULES = ("linkpred", "cluster", "classify", "plot", "paper")
+
+__all__ = list(_SUBMODULES)
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        module = importlib.import_module(f"graphembed.tasks.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'graphembed.tasks' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

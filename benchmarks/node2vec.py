@@ -57,6 +57,8 @@ def macro_f1(emb, labels, n_splits=5, n_jobs=None):
     from sklearn.metrics import f1_score
     from sklearn.multiclass import OneVsRestClassifier
 
+    from graphembed.tasks.classify import mask_untrained
+
     y = labels.toarray() > 0 if hasattr(labels, "toarray") else np.asarray(labels) > 0
     n = emb.shape[0]
     scores = []
@@ -67,7 +69,7 @@ def macro_f1(emb, labels, n_splits=5, n_jobs=None):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             clf.fit(emb[tr], y[tr])
-        scores_te = clf.decision_function(emb[te])
+        scores_te = mask_untrained(clf.decision_function(emb[te]), y[tr])
         pred = np.zeros_like(y[te])
         order = np.argsort(-scores_te, axis=1, kind="stable")
         for i, k in enumerate(y[te].sum(axis=1)):

@@ -434,3 +434,17 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, monkeypatch, args, message):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("graphembed: error:"), result.stderr
     assert message in lines[0]
+
+
+def test_labels_missing_from_the_training_share_are_never_predicted():
+    """scikit-learn's constant predictor scores such a label 0, above every real score."""
+    from graphembed.tasks.classify import mask_untrained, threshold_predict, top_k_predict
+
+    scores = np.array([[-2.0, 0.0, -1.0], [-0.5, 0.0, -3.0]])  # column 1: the constant predictor
+    y_train = np.array([[1, 0, 0], [0, 0, 1]])
+    masked = mask_untrained(scores, y_train)
+    assert np.isneginf(masked[:, 1]).all()
+    assert top_k_predict(masked, [1, 1]).tolist() == [[False, False, True], [True, False, False]]
+    assert not threshold_predict(masked)[:, 1].any()
+    # Without the mask, top-k would have given every node the never-seen label.
+    assert top_k_predict(scores, [1, 1])[:, 1].all()

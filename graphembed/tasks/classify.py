@@ -285,7 +285,7 @@ def node_classification_protocols(x, labels, train=0.5, splits=5, protocols=PROT
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # labels absent from a training share
             clf.fit(x[tr], y[tr].astype(np.int8))
-        decision = _decision(clf, x[te], y.shape[1])
+        decision = mask_untrained(_decision(clf, x[te], y.shape[1]), y[tr])
         for protocol in protocols:
             if protocol == "topk":
                 pred = top_k_predict(decision, y[te].sum(axis=1))
@@ -308,6 +308,20 @@ def node_classification_protocols(x, labels, train=0.5, splits=5, protocols=PROT
             "classes": int(y.shape[1]), "train": float(train), "splits": int(splits), "C": C,
             "standardize": bool(standardize)}
     return out
+
+
+def mask_untrained(scores, y_train):
+    """Scores (n, c) with labels that the training share never (always) shows set to -inf (+inf).
+
+    scikit-learn fits a constant predictor to such a label, whose decision value 0 would outrank
+    every real (mostly negative) score and pass the 0.5 threshold: the label would be predicted
+    for every node. Labels with one or two nodes (Wikipedia POS has several) hit this.
+    """
+    scores = np.array(scores, dtype=np.float64)
+    y_train = np.asarray(y_train) > 0
+    scores[:, ~y_train.any(axis=0)] = -np.inf
+    scores[:, y_train.all(axis=0)] = np.inf
+    return scores
 
 
 def _decision(clf, x, n_classes):

@@ -28,6 +28,7 @@ _LAZY = {
     "graphlet_counts": "graphembed.structure.orbits",
     "orbit_adjacency": "graphembed.structure.orbits",
     "OrbitFeatures": "graphembed.structure.orbits",
+    "OrbitAdjacencyEmbedding": "graphembed.structure.orbits",
     "Motif": "graphembed.structure.homomorphisms",
     "HomomorphismSampler": "graphembed.structure.homomorphisms",
     "hom_count": "graphembed.structure.homomorphisms",

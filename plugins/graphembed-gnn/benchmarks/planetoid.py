@@ -1,0 +1,180 @@
+"""GCN, GAT and GRAND on the public Planetoid splits of Cora and CiteSeer, next to the papers.
+
+For each model and dataset: test accuracy (mean +- std over seeds) at the epoch of best validation
+accuracy, the published figure, and the median training-epoch time on CPU and, where a CUDA GPU
+is present, on CUDA (measured in the same run). Hyperparameters are each paper's:
+
+* GCN (Kipf & Welling 2017): 2 layers, 16 hidden, dropout 0.5, lr 0.01, weight decay 5e-4 on
+  the first layer, 200 epochs.
+* GAT (Velickovic et al. 2018): 8 heads x 8 hidden, ELU, 1 output head, dropout 0.6 (inputs and
+  attention), lr 0.005, weight decay 5e-4, up to 1000 epochs, patience 100 (val loss and acc).
+* GRAND-l (Chamberlain et al. 2021): the Cora settings published with the authors' code
+  (``best_params.py``): hidden 80, scaled-dot attention (8 heads, dim 128), T = 18.29, dopri5
+  with atol = 822e-7, rtol = 822e-9, Adamax lr 0.0229, weight decay 0.00508, input dropout 0.5,
+  dropout 0.047, 100 epochs, for both datasets (see SETTINGS for why not the CiteSeer ones).
+
+Usage::
+
+    python plugins/graphembed-gnn/benchmarks/planetoid.py --data /path/to/planetoid --seeds 10
+
+Models run one after the other (GCN, GAT, GRAND: cheapest first), the datasets interleaved seed
+by seed; past ``--budget-minutes`` a model gets no more seeds than ``--min-seeds``. The table
+says how many seeds each cell got.
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+PUBLISHED = {("gcn", "cora"): 81.5, ("gcn", "citeseer"): 70.3,
+             ("gat", "cora"): 83.0, ("gat", "citeseer"): 72.5,
+             ("grand", "cora"): 83.6, ("grand", "citeseer"): 73.4}
+
+SETTINGS = {
+    ("gcn", "cora"): {}, ("gcn", "citeseer"): {},
+    ("gat", "cora"): {}, ("gat", "citeseer"): {},
+    ("grand", "cora"): {},  # the model's defaults are the published Cora run
+    # The published CiteSeer run (exp-kernel attention, T = 7.87, weight decay 0.1, 250 epochs)
+    # collapsed to one class here (18% test accuracy, seed 0), and without its weight decay it
+    # reached 69.4; the Cora settings do as well (69.8) at half the cost, so CiteSeer uses them.
+    ("grand", "citeseer"): {},
+}
+
+
+def load_average():
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=os.environ.get("GRAPHEMBED_DATA"),
+                        help="directory with the ind.* files (default: $GRAPHEMBED_DATA)")
+    parser.add_argument("--datasets", default="cora,citeseer")
+    parser.add_argument("--models", default="gcn,gat,grand")
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--budget-minutes", type=float, default=None,
+                        help="start no new seed of a model after this many minutes")
+    parser.add_argument("--min-seeds", type=int, default=3,
+                        help="seeds every model gets even past the budget")
+    parser.add_argument("--resume", nargs="*", default=[],
+                        help="JSON-lines files of earlier runs: their (model, dataset, seed) are not rerun")
+    parser.add_argument("--report-only", action="store_true",
+                        help="run nothing: print the table of the --resume runs")
+    parser.add_argument("--json-out", default=None, help="also write every run as JSON lines here")
+    args = parser.parse_args()
+    if not args.data and not args.report_only:
+        parser.error("give --data DIR or set GRAPHEMBED_DATA")
+
+    import torch
+
+    from graphembed.datasets import load_planetoid
+    from graphembed_gnn.data import node_features
+    from graphembed_gnn.train import train_node_classifier
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    has_cuda = torch.cuda.is_available()
+    datasets = args.datasets.split(",")
+    models = args.models.split(",")
+    data = {}
+    for name in [] if args.report_only else datasets:
+        d = load_planetoid(name, root=args.data)
+        d["x"] = node_features(d["graph"], d["features"], row_normalize=True)
+        data[name] = d
+    runs = {key: [] for key in [(m, n) for m in models for n in datasets]}
+    cuda_runs = {}
+    done = {}
+    for path in args.resume:
+        with open(path) as fh:
+            for line in fh:
+                row = json.loads(line)
+                if row["device"] != "cpu":
+                    cuda_runs.setdefault((row["model"], row["dataset"]), row)
+                else:
+                    done[(row["model"], row["dataset"], row["seed"])] = row
+    if args.report_only:
+        for (model, name, seed), row in sorted(done.items()):
+            if (model, name) in runs:
+                runs[(model, name)].append(row)
+    out = open(args.json_out, "w") if args.json_out else None
+    loads = [load_average()]
+    t_start = time.perf_counter()
+
+    def run(model, name, seed, device):
+        d = data[name]
+        r = train_node_classifier(d["graph"], d["x"], d["labels"],
+                                  (d["train_mask"], d["val_mask"], d["test_mask"]), model,
+                                  device=device, seed=seed, **SETTINGS[(model, name)])
+        row = {"model": model, "dataset": name, "seed": seed, "device": r["device"],
+               "test_accuracy": r["test_accuracy"], "val_accuracy": r["val_accuracy"],
+               "best_epoch": r["best_epoch"], "epochs_run": r["epochs_run"],
+               "epoch_seconds": r["epoch_seconds"], "load": load_average()}
+        print(json.dumps(row), file=sys.stderr, flush=True)
+        if out:
+            out.write(json.dumps(row) + "\n")
+            out.flush()
+        return row
+
+    # Model by model (cheap ones first), datasets interleaved seed by seed. Past the budget a
+    # model still gets --min-seeds seeds; then the remaining seeds are skipped.
+    for model in [] if args.report_only else models:
+        for seed in range(args.seeds):
+            over = args.budget_minutes and time.perf_counter() - t_start > 60 * args.budget_minutes
+            if over and seed >= args.min_seeds:
+                break
+            for name in datasets:
+                earlier = done.get((model, name, seed))
+                runs[(model, name)].append(earlier or run(model, name, seed, "cpu"))
+                if has_cuda and seed == 0:
+                    cuda_runs[(model, name)] = run(model, name, seed, "cuda")
+        loads.append(load_average())
+    elapsed = time.perf_counter() - t_start
+
+    print("Planetoid public splits: test accuracy (%) at the epoch of best validation accuracy, "
+          "mean +- std over seeds; median training-epoch time.\n")
+    print("| model | dataset | published | ours (mean +- std) | seeds | diff | within 1.5 | "
+          "CPU ms/epoch | CUDA ms/epoch |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for (model, name), rows in runs.items():
+        if not rows:
+            continue
+        acc = [100 * r["test_accuracy"] for r in rows]
+        mean = statistics.mean(acc)
+        std = statistics.stdev(acc) if len(acc) > 1 else 0.0
+        pub = PUBLISHED[(model, name)]
+        cpu_ms = 1000 * statistics.median(r["epoch_seconds"] for r in rows)
+        cuda = cuda_runs.get((model, name))
+        cuda_ms = f"{1000 * cuda['epoch_seconds']:.1f}" if cuda else "no GPU"
+        print(f"| {model.upper()} | {name} | {pub:.1f} | {mean:.1f} +- {std:.1f} | {len(acc)} | "
+              f"{mean - pub:+.1f} | {'yes' if abs(mean - pub) <= 1.5 else 'no'} | {cpu_ms:.1f} | {cuda_ms} |")
+    threads = torch.get_num_threads()
+    all_rows = [r for rows in runs.values() for r in rows]
+    run_loads = sorted(float(r["load"].split()[0]) for r in all_rows if r.get("load", "n/a") != "n/a")
+    load_note = (f"1-min load average at the end of each run: median {statistics.median(run_loads):.1f}, "
+                 f"range {run_loads[0]:.1f}-{run_loads[-1]:.1f}" if run_loads else "")
+    print(f"\nCPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
+          f"{torch.__version__}, {args.threads or threads} thread(s) per run; {load_note}; "
+          f"load averages (1/5/15 min) at start and after each model: {' ; '.join(loads)}; "
+          f"wall time of this invocation {elapsed / 60:.1f} min.")
+    if has_cuda:
+        print(f"CUDA: {torch.cuda.get_device_name(0)}; CUDA column = seed 0 on the GPU "
+              f"(test accuracy there: " + ", ".join(
+                  f"{m}/{n} {100 * r['test_accuracy']:.1f}" for (m, n), r in cuda_runs.items()) + ").")
+    else:
+        print("CUDA: no CUDA GPU on this machine, so no CUDA epoch times.")
+    if ("grand", "citeseer") in runs:
+        print("GRAND on CiteSeer uses the published Cora settings: the published CiteSeer ones "
+              "(weight decay 0.1) collapsed to one class in this implementation.")
+    if out:
+        out.close()
+
+
+if __name__ == "__main__":
+    main()

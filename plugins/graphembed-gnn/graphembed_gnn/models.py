@@ -1,0 +1,264 @@
+"""The networks: GCN, GraphSAGE, GAT (PyTorch Geometric layers) and GRAND (diffusion ODE).
+
+References
+----------
+GCN: T. N. Kipf and M. Welling, "Semi-supervised classification with graph convolutional
+networks", ICLR 2017. https://arxiv.org/abs/1609.02907
+GraphSAGE: W. L. Hamilton, R. Ying and J. Leskovec, "Inductive representation learning on large
+graphs", NeurIPS 2017. https://arxiv.org/abs/1706.02216
+GAT: P. Velickovic et al., "Graph attention networks", ICLR 2018. https://arxiv.org/abs/1710.10903
+GRAND: B. P. Chamberlain et al., "GRAND: Graph neural diffusion", ICML 2021.
+https://arxiv.org/abs/2106.10934
+"""
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from graphembed_gnn.ode import SolverStats, odeint
+
+MODELS = ("gcn", "sage", "gat", "grand")
+
+# Defaults per model: the settings of each paper for Cora (GRAND: its published Cora run).
+DEFAULTS = {
+    "gcn": dict(hidden=16, layers=2, dropout=0.5, input_dropout=0.5, lr=0.01, weight_decay=5e-4,
+                epochs=200, patience=None, optimizer="adam"),
+    "sage": dict(hidden=64, layers=2, dropout=0.5, input_dropout=0.0, lr=0.01, weight_decay=5e-4,
+                 epochs=200, patience=None, optimizer="adam"),
+    "gat": dict(hidden=8, heads=8, layers=2, dropout=0.6, input_dropout=0.6, lr=0.005,
+                weight_decay=5e-4, epochs=1000, patience=100, optimizer="adam"),
+    "grand": dict(hidden=80, dropout=0.046878964627763316, input_dropout=0.5,
+                  lr=0.022924849756740397, weight_decay=0.00507685443154266, epochs=100,
+                  patience=None, optimizer="adamax", time=18.294754260552843, heads=8,
+                  attention_dim=128, attention_type="scaled_dot", solver="dopri5", step_size=1.0,
+                  rtol=821.9773048827274 * 1e-9, atol=821.9773048827274 * 1e-7),
+}
+
+
+class InputDropout(nn.Module):
+    """Dropout of the input features that draws random numbers for the non-zero entries only.
+
+    Takes a dense tensor or a sparse CSR one (then the result is sparse CSR too).
+
+    Same distribution as ``F.dropout`` (a zero stays zero either way), but bag-of-words features
+    (Cora: 1.3% non-zero) cost a few thousand random draws per step instead of millions.
+    The non-zero positions are found once per input tensor and cached.
+    """
+
+    def __init__(self, p):
+        super().__init__()
+        self.p = float(p)
+        self._cache = None
+
+    def forward(self, x):
+        if not self.training or self.p == 0.0:
+            return x
+        if x.layout == torch.sparse_csr:  # stored sparse: drop stored values only
+            values = x.values()
+            keep = torch.rand(values.numel(), device=x.device) >= self.p
+            return torch.sparse_csr_tensor(x.crow_indices(), x.col_indices(),
+                                           values * keep.to(values.dtype) / (1.0 - self.p), x.shape)
+        if x.requires_grad or x.dim() != 2:
+            return F.dropout(x, self.p, True)
+        key = (x.data_ptr(), tuple(x.shape), x._version)
+        if self._cache is None or self._cache[0] != key:
+            flat = x.reshape(-1)
+            nz = torch.nonzero(flat, as_tuple=True)[0]
+            dense_enough = nz.numel() > 0.25 * flat.numel()
+            self._cache = (key, None if dense_enough else nz)
+        nz = self._cache[1]
+        if nz is None:
+            return F.dropout(x, self.p, True)
+        flat = x.reshape(-1).clone()
+        keep = torch.rand(nz.numel(), device=x.device) >= self.p
+        flat[nz] = flat[nz] * keep.to(flat.dtype) / (1.0 - self.p)
+        return flat.view_as(x)
+
+
+class GCN(nn.Module):
+    """Kipf & Welling's GCN: ``layers`` GCNConv, ReLU and dropout between them."""
+
+    def __init__(self, in_dim, hidden, out_dim, layers=2, dropout=0.5, input_dropout=0.5, cached=False):
+        super().__init__()
+        from torch_geometric.nn import GCNConv
+
+        dims = [in_dim] + [hidden] * (layers - 1) + [out_dim]
+        self.convs = nn.ModuleList(GCNConv(a, b, cached=cached) for a, b in zip(dims[:-1], dims[1:]))
+        self.dropout, self.input_drop = dropout, InputDropout(input_dropout)
+
+    def first_layer_parameters(self):
+        return list(self.convs[0].parameters())
+
+    def forward(self, x, edge_index):
+        x = self.input_drop(x)
+        for i, conv in enumerate(self.convs):
+            x = conv(x, edge_index)
+            if i < len(self.convs) - 1:
+                x = F.dropout(F.relu(x), self.dropout, self.training)
+        return x
+
+
+class SAGE(nn.Module):
+    """GraphSAGE with mean aggregation; ``act_last=False`` leaves the output linear."""
+
+    def __init__(self, in_dim, hidden, out_dim, layers=2, dropout=0.5, input_dropout=0.0):
+        super().__init__()
+        from torch_geometric.nn import SAGEConv
+
+        dims = [in_dim] + [hidden] * (layers - 1) + [out_dim]
+        self.convs = nn.ModuleList(SAGEConv(a, b) for a, b in zip(dims[:-1], dims[1:]))
+        self.dropout, self.input_drop = dropout, InputDropout(input_dropout)
+
+    def first_layer_parameters(self):
+        return list(self.convs[0].parameters())
+
+    def forward(self, x, edge_index):
+        x = self.input_drop(x)
+        for i, conv in enumerate(self.convs):
+            x = conv(x, edge_index)
+            if i < len(self.convs) - 1:
+                x = F.dropout(F.relu(x), self.dropout, self.training)
+        return x
+
+
+class GAT(nn.Module):
+    """Velickovic et al.'s GAT: ``heads`` x ``hidden`` ELU layer(s), one averaged output head."""
+
+    def __init__(self, in_dim, hidden, out_dim, heads=8, layers=2, dropout=0.6, input_dropout=0.6,
+                 out_heads=1):
+        super().__init__()
+        from torch_geometric.nn import GATConv
+
+        self.convs = nn.ModuleList()
+        d = in_dim
+        for _ in range(layers - 1):
+            self.convs.append(GATConv(d, hidden, heads=heads, dropout=dropout))
+            d = hidden * heads
+        self.convs.append(GATConv(d, out_dim, heads=out_heads, concat=False, dropout=dropout))
+        self.dropout, self.input_drop = dropout, InputDropout(input_dropout)
+
+    def first_layer_parameters(self):
+        return list(self.convs[0].parameters())
+
+    def forward(self, x, edge_index):
+        x = self.input_drop(x)
+        for i, conv in enumerate(self.convs):
+            x = conv(x, edge_index)
+            if i < len(self.convs) - 1:
+                x = F.dropout(F.elu(x), self.dropout, self.training)
+        return x
+
+
+class GRAND(nn.Module):
+    """GRAND-l (Chamberlain et al. 2021): features diffused by dX/dt = alpha (A(X0) - I) X + beta X0.
+
+    The input is encoded (dropout, linear to ``hidden``), diffused for time ``time`` on the graph
+    with self-loops, then decoded (ReLU, dropout, linear). ``A`` is multi-head attention computed
+    once from the encoded features: per head, ``scaled_dot`` scores <W_q x_i, W_k x_j>/sqrt(d_k)
+    or ``exp_kernel`` scores s^2 exp(-|W_q x_i - W_k x_j|^2 / (2 l^2)), a softmax over each node's
+    incoming edges, then the mean over heads, so every row of ``A`` sums to 1 (a random walk with
+    learnt transition probabilities). ``alpha = sigmoid(a)`` and ``beta`` (the source term) are
+    learnt scalars. The ODE is integrated with :func:`graphembed_gnn.ode.odeint` (``solver``:
+    "euler", "rk4" or adaptive "dopri5") and trained by backpropagating through the solver steps.
+    """
+
+    def __init__(self, in_dim, hidden, out_dim, time=18.3, heads=8, attention_dim=128,
+                 attention_type="scaled_dot", dropout=0.05, input_dropout=0.5, solver="dopri5",
+                 step_size=1.0, rtol=1e-4, atol=1e-4, add_source=True):
+        super().__init__()
+        if attention_dim % heads:
+            raise ValueError(f"attention_dim ({attention_dim}) must be a multiple of heads ({heads})")
+        if attention_type not in ("scaled_dot", "exp_kernel"):
+            raise ValueError(f"attention_type must be scaled_dot or exp_kernel, got {attention_type!r}")
+        self.encoder = nn.Linear(in_dim, hidden)
+        self.decoder = nn.Linear(hidden, out_dim)
+        self.query = nn.Linear(hidden, attention_dim)
+        self.key = nn.Linear(hidden, attention_dim)
+        self.alpha_train = nn.Parameter(torch.tensor(0.0))
+        self.beta_train = nn.Parameter(torch.tensor(0.0))
+        if attention_type == "exp_kernel":
+            self.output_var = nn.Parameter(torch.tensor(1.0))
+            self.lengthscale = nn.Parameter(torch.tensor(1.0))
+        self.heads, self.attention_type = heads, attention_type
+        self.time, self.solver, self.step_size = float(time), solver, float(step_size)
+        self.rtol, self.atol, self.add_source = rtol, atol, add_source
+        self.dropout, self.input_drop = dropout, InputDropout(input_dropout)
+        self.stats = SolverStats()
+        self._loops = None
+
+    def first_layer_parameters(self):
+        return list(self.encoder.parameters())
+
+    def _with_self_loops(self, edge_index, n):
+        from torch_geometric.utils import add_remaining_self_loops
+
+        key = (edge_index.data_ptr(), edge_index.shape[1], n)
+        if self._loops is None or self._loops[0] != key:
+            self._loops = (key, add_remaining_self_loops(edge_index, num_nodes=n)[0])
+        return self._loops[1]
+
+    def attention(self, x, edge_index):
+        """Edge weights (E,) of A: mean over heads of a softmax over each target's in-edges."""
+        from torch_geometric.utils import softmax
+
+        src, dst = edge_index
+        n = x.shape[0]
+        q = self.query(x).view(n, self.heads, -1)
+        k = self.key(x).view(n, self.heads, -1)
+        if self.attention_type == "scaled_dot":
+            scores = (q[dst] * k[src]).sum(-1) / math.sqrt(q.shape[-1])
+        else:
+            dist = ((q[dst] - k[src]) ** 2).sum(-1)
+            scores = self.output_var ** 2 * torch.exp(-dist / (2 * self.lengthscale ** 2))
+        return softmax(scores, dst, num_nodes=n).mean(dim=1)
+
+    def forward(self, x, edge_index):
+        n = x.shape[0]
+        x = self.input_drop(x)
+        x = self.encoder(x)
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            if x.dtype in (torch.float16, torch.bfloat16):
+                x = x.float()
+            ei = self._with_self_loops(edge_index, n)
+            weights = self.attention(x, ei).unsqueeze(1)
+            src, dst = ei
+            alpha = torch.sigmoid(self.alpha_train)
+            beta = self.beta_train
+            x0 = x
+
+            def diffusion(t, z):
+                az = torch.zeros_like(z).index_add_(0, dst, weights * z[src])
+                dz = alpha * (az - z)
+                return dz + beta * x0 if self.add_source else dz
+
+            self.stats = SolverStats()
+            z = odeint(diffusion, x, self.time, method=self.solver, step_size=self.step_size,
+                       rtol=self.rtol, atol=self.atol, stats=self.stats)
+        z = F.dropout(F.relu(z), self.dropout, self.training)
+        return self.decoder(z)
+
+
+def build_model(name, in_dim, out_dim, full_batch=True, **params):
+    """A model by name with :data:`DEFAULTS` overridden by ``params`` (None values ignored).
+
+    Returns (model, settings) where settings are the merged hyperparameters.
+    """
+    if name not in MODELS:
+        raise ValueError(f"model must be one of {MODELS}, got {name!r}")
+    settings = dict(DEFAULTS[name])
+    settings.update({k: v for k, v in params.items() if v is not None})
+    s = settings
+    if name == "gcn":
+        model = GCN(in_dim, s["hidden"], out_dim, s["layers"], s["dropout"], s["input_dropout"],
+                    cached=full_batch)
+    elif name == "sage":
+        model = SAGE(in_dim, s["hidden"], out_dim, s["layers"], s["dropout"], s["input_dropout"])
+    elif name == "gat":
+        model = GAT(in_dim, s["hidden"], out_dim, s["heads"], s["layers"], s["dropout"],
+                    s["input_dropout"], s.get("out_heads", 1))
+    else:
+        model = GRAND(in_dim, s["hidden"], out_dim, s["time"], s["heads"], s["attention_dim"],
+                      s["attention_type"], s["dropout"], s["input_dropout"], s["solver"],
+                      s["step_size"], s["rtol"], s["atol"])
+    return model, settings

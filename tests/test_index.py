@@ -333,3 +333,26 @@ def test_cli_errors_exit_2(emb, tmp_path):
     assert r.exit_code == 2
     r = runner.invoke(index, ["build", str(tmp_path / "none.parquet"), "-o", str(out), "--metric", "x"])
     assert r.exit_code == 2
+
+
+def test_recall_counts_a_tied_neighbour_as_found(monkeypatch):
+    """Identical vectors tie: returning another member of the tied group is not a miss."""
+    groups = np.repeat(np.eye(3, 8, dtype=np.float32), 20, axis=0)  # 3 groups of 20 copies
+    tied = Embedding(np.array([f"g{i}" for i in range(60)]), groups, "test", {})
+    idx = EmbeddingIndex.build(tied, "Flat", "cosine")
+    real_search = idx._search
+
+    def shifted(q, k, *, exact=False, **kw):  # the "approximate" search lists other tied members
+        scores, pos = real_search(q, k, exact=exact, **kw)
+        if not exact:
+            group_start = (pos // 20) * 20
+            pos = group_start + (pos - group_start + 7) % 20
+        return scores, pos
+
+    monkeypatch.setattr(idx, "_search", shifted)
+    assert idx.recall(5, sample=30) == 1.0
+    # A neighbour from another group (score 0 instead of 1) is a miss.
+    monkeypatch.setattr(idx, "_search", lambda q, k, *, exact=False, **kw: (
+        real_search(q, k, exact=exact, **kw) if exact else
+        (lambda s, p: (s, (p + 20) % 60))(*real_search(q, k, exact=exact, **kw))))
+    assert idx.recall(5, sample=30) == 0.0

@@ -24,6 +24,7 @@ import numpy as np
 from numba import njit, prange
 
 from graphembed._kernels.rng import next_u64, next_uniform, stream_state
+from graphembed._kernels.walks import _find
 
 _S11 = np.uint64(11)
 
@@ -113,18 +114,10 @@ def edge_value(indptr, indices, weights, weighted, a, b):
     """A(a, b): the weight (1.0 unweighted) or 0.0 when the edge is absent (binary search)."""
     if indptr[a + 1] - indptr[a] > indptr[b + 1] - indptr[b]:
         a, b = b, a
-    lo = indptr[a]
-    hi = indptr[a + 1]
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        c = indices[mid]
-        if c < b:
-            lo = mid + 1
-        elif c > b:
-            hi = mid
-        else:
-            return weights[mid] if weighted else 1.0
-    return 0.0
+    at = _find(indices, indptr[a], indptr[a + 1], b)
+    if at < 0:
+        return 0.0
+    return weights[at] if weighted else 1.0
 
 
 @njit(cache=True)

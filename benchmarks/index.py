@@ -1,6 +1,6 @@
 """Index benchmark: build time, size, queries/s and recall@10 of Flat, HNSW32 and IVF.
 
-    python benchmarks/index.py [--sets blog,1m] [--threads 2] [--queries 10000] [--n 1000000]
+    python benchmarks/index.py [--sets blog,1m,1m-communities] [--threads 2] [--queries 10000] [--n 1000000]
 
 Embeddings: FastRP (dim 128, BlogCatalog parameters) of BlogCatalog, and FastRP (dim 128, default
 parameters) of a generated power-law graph of ``--n`` nodes and 10 edges per node. Queries are
@@ -44,6 +44,27 @@ def power_law_graph(n, edges_per_node=10, exponent=0.8, seed=0):
     return ge.Graph.from_scipy(adj.tocsr(), directed=False)
 
 
+def community_graph(n, size=100, inside=10, outside=1, seed=0):
+    """Undirected planted-partition graph: n / size communities; each node draws ``inside``
+    partners in its own community and ``outside`` anywhere (ids shuffled)."""
+    import scipy.sparse as sp
+
+    import graphembed as ge
+
+    rng = np.random.default_rng(seed)
+    node = np.arange(n)
+    src = np.concatenate([np.repeat(node, inside), np.repeat(node, outside)])
+    start = (np.repeat(node, inside) // size) * size
+    dst = np.concatenate([start + rng.integers(0, size, n * inside), rng.integers(0, n, n * outside)])
+    dst = np.minimum(dst, n - 1)
+    label = rng.permutation(n)
+    src, dst = label[src], label[dst]
+    keep = src != dst
+    adj = sp.coo_matrix((np.ones(keep.sum(), np.float32), (src[keep], dst[keep])), shape=(n, n)).tocsr()
+    adj = ((adj + adj.T) > 0).astype(np.float32)
+    return ge.Graph.from_scipy(adj.tocsr(), directed=False)
+
+
 def embed(name, n):
     import graphembed as ge
 
@@ -52,6 +73,10 @@ def embed(name, n):
         graph = ge.read_graph(str(BLOG))
         emb = ge.FastRP(**BLOG_PARAMS, random_state=0).fit_transform(graph)
         label = f"BlogCatalog FastRP ({len(emb):,} x {emb.dim})"
+    elif name == "1m-communities":
+        graph = community_graph(n)
+        emb = ge.FastRP(dim=128, random_state=0).fit_transform(graph)
+        label = f"planted-partition graph (communities of 100) FastRP ({len(emb):,} x {emb.dim})"
     else:
         graph = power_law_graph(n)
         emb = ge.FastRP(dim=128, random_state=0).fit_transform(graph)
@@ -98,6 +123,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sets", default="blog,1m")
     ap.add_argument("--n", type=int, default=1_000_000)
+    ap.add_argument("--factories", default="Flat,HNSW32,IVF",
+                    help="comma-separated: Flat, HNSW32, IVF (IVF{4 sqrt n},Flat)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--queries", type=int, default=10_000)
     ap.add_argument("--flat-queries-large", type=int, default=1000,
@@ -112,7 +139,7 @@ def main():
         emb, label = embed(name, args.n)
         n = len(emb)
         nlist = int(np.ceil(4 * np.sqrt(n)))
-        factories = ["Flat", "HNSW32", f"IVF{nlist},Flat"]
+        factories = [f"IVF{nlist},Flat" if f == "IVF" else f for f in args.factories.split(",")]
         print(f"### {label}, metric cosine, k = 10\n")
         print("| index | search parameter | build s | size MiB | queries/s | recall@10 |")
         print("|---|---|---:|---:|---:|---:|")

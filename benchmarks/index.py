@@ -146,7 +146,7 @@ def main():
         with tempfile.TemporaryDirectory(dir=ROOT.parent / "tmp" if (ROOT.parent / "tmp").is_dir() else None) as tmp:
             for factory in factories:
                 nq = args.flat_queries_large if factory == "Flat" and n > 100_000 else args.queries
-                for f, p, b, s, q, r in measure(emb, factory, nq, [16, 32, 64, 128], [8, 16, 32, 64], tmp):
+                for f, p, b, s, q, r in measure(emb, factory, nq, [16, 32, 64, 128, 256], [8, 16, 32, 64], tmp):
                     print(f"| {f} | {p} | {b:.1f} | {s / 2**20:.1f} | {q:,.0f} | {r:.3f} |", flush=True)
         print()
         del emb

@@ -192,6 +192,19 @@ class Graph:
         return cls(a2.indptr, a2.indices, a2.data if weighted else None, ids, bool(directed), stats)
 
     @classmethod
+    def coerce(cls, graph, *, directed=None):
+        """``graph`` as a Graph: a Graph as it is, a networkx graph, or a square scipy sparse or
+        numpy adjacency matrix (``directed`` as in :meth:`from_scipy`)."""
+        if isinstance(graph, cls):
+            return graph
+        if hasattr(graph, "is_directed") and hasattr(graph, "nodes"):
+            return cls.from_networkx(graph)
+        if len(getattr(graph, "shape", ())) == 2:
+            return cls.from_scipy(graph, directed=directed)
+        raise InputError(f"expected a graphembed Graph, a networkx graph or an adjacency matrix, "
+                         f"got {type(graph).__name__}")
+
+    @classmethod
     def from_networkx(cls, graph, *, weight="weight", self_loops=False):
         """Build a graph from a networkx (Di)Graph; node order follows ``graph.nodes``.
 

@@ -277,3 +277,17 @@ def test_empty_edge_list_with_nodes():
 
 def test_read_graph_is_exported():
     assert ge.read_graph is not None and ge.Graph is Graph
+
+
+def test_coerce_accepts_graph_networkx_and_matrices():
+    g = Graph.from_edges([0, 1], [1, 2])
+    assert Graph.coerce(g) is g
+    from_nx = Graph.coerce(nx.path_graph(3))
+    from_sparse = Graph.coerce(sp.csr_matrix(g.to_scipy()))
+    from_dense = Graph.coerce(g.to_scipy().toarray())
+    for other in (from_nx, from_sparse, from_dense):
+        assert other.n_nodes == 3 and other.n_edges == g.n_edges
+        assert (other.to_scipy() != g.to_scipy()).nnz == 0
+    assert Graph.coerce(np.array([[0, 1], [0, 0]]), directed=False).directed is False
+    with pytest.raises(InputError, match="got list"):
+        Graph.coerce([(0, 1)])

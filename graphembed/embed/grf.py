@@ -28,6 +28,7 @@ from graphembed.embedding import Embedding
 from graphembed.embed.grf_modulation import (FAMILIES, MAX_TERMS, canonical_kernel, custom_alpha,
                                              deconvolve, kernel_alpha, kernel_function, learn_modulation,
                                              radius_of_convergence, self_convolve, truncation_length)
+from graphembed.graph import Graph
 from graphembed.io.errors import InputError
 
 KERNEL_MATRIX_MAX_NODES = 10_000
@@ -175,7 +176,7 @@ class GraphRandomFeatures(BaseEmbedder):
         graph : Graph, or a scipy sparse / dense adjacency matrix, or a networkx graph.
         """
         kind, custom, sigma2, modulation = self._validate()
-        graph = as_graph(graph)
+        graph = Graph.coerce(graph)
         self.seed_ = check_seed(self.random_state)
         self.kernel_ = kind
         self.sigma2_ = sigma2
@@ -443,19 +444,6 @@ class GraphRandomFeatures(BaseEmbedder):
 # ---------------------------------------------------------------------------- helpers
 def _is_number(x):
     return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
-
-
-def as_graph(graph):
-    """A Graph from a Graph, a scipy sparse / numpy adjacency or a networkx graph."""
-    from graphembed.graph import Graph
-
-    if isinstance(graph, Graph):
-        return graph
-    if hasattr(graph, "adj") and hasattr(graph, "nodes"):
-        return Graph.from_networkx(graph)
-    if hasattr(graph, "shape") and len(getattr(graph, "shape", ())) == 2:
-        return Graph.from_scipy(graph)
-    raise InputError(f"expected a Graph, an adjacency matrix or a networkx graph, got {type(graph).__name__}")
 
 
 def _symmetric_weights(graph, sigma2, normalize):

@@ -30,6 +30,7 @@ import numpy as np
 
 from graphembed.embed._base import BaseEmbedder, check_seed, numba_threads, progress
 from graphembed.embedding import Embedding
+from graphembed.graph import Graph
 from graphembed.io.errors import InputError
 
 ORDERS = (1, 2, "both")
@@ -164,7 +165,7 @@ class LINE(BaseEmbedder):
         """Train on ``graph`` (a Graph, or a scipy sparse matrix / networkx graph)."""
         from graphembed._kernels.line import init_uniform, line_sgd_round, sigmoid_table
 
-        graph = _as_graph(graph)
+        graph = Graph.coerce(graph)
         order = self._validate(graph)
         self.seed_ = seed = check_seed(self.random_state)
         total = int(self.n_samples) if self.n_samples is not None else self.default_samples(graph)
@@ -241,20 +242,3 @@ def _l2_normalize(x):
     norm = np.linalg.norm(x, axis=1, keepdims=True)
     return np.divide(x, norm, out=np.zeros_like(x), where=norm > 0).astype(np.float32, copy=False)
 
-
-def _as_graph(graph):
-    from graphembed.graph import Graph
-
-    if isinstance(graph, Graph):
-        return graph
-    try:
-        import scipy.sparse as sp
-
-        if sp.issparse(graph):
-            return Graph.from_scipy(graph)
-    except ImportError:  # pragma: no cover
-        pass
-    if hasattr(graph, "is_directed") and hasattr(graph, "edges"):
-        return Graph.from_networkx(graph)
-    raise InputError(f"LINE.fit needs a Graph, a scipy sparse matrix or a networkx graph, "
-                     f"got {type(graph).__name__}")

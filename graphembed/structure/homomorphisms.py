@@ -237,21 +237,10 @@ def _need(k, low, kind):
 
 # ============================================================================ graphs
 def as_graph(graph):
-    """A ``Graph`` from a Graph, scipy sparse / numpy adjacency or networkx graph (undirected)."""
+    """An undirected ``Graph`` from a Graph, an adjacency matrix or a networkx graph."""
     from graphembed.graph import Graph
 
-    if isinstance(graph, Graph):
-        g = graph
-    elif hasattr(graph, "nodes") and hasattr(graph, "edges") and hasattr(graph, "is_directed"):
-        g = Graph.from_networkx(graph)
-    else:
-        try:
-            g = Graph.from_scipy(graph, directed=False)
-        except (TypeError, ValueError) as exc:
-            if isinstance(exc, InputError):
-                raise
-            raise InputError(f"expected a Graph, adjacency matrix or networkx graph, got "
-                             f"{type(graph).__name__}") from None
+    g = Graph.coerce(graph, directed=False)
     if g.directed:
         raise InputError("homomorphisms need an undirected graph (read it with --undirected)")
     return g

@@ -43,6 +43,7 @@ import numpy as np
 
 from graphembed.embed._base import BaseEmbedder, numba_threads
 from graphembed.embedding import Embedding
+from graphembed.graph import Graph
 from graphembed.io.errors import InputError
 
 N_ORBITS = 15
@@ -158,31 +159,13 @@ def _matrices():
 
 
 # ------------------------------------------------------------------------ input
-def _as_graph(graph):
-    from graphembed.graph import Graph
-
-    if isinstance(graph, Graph):
-        return graph
-    try:
-        import scipy.sparse as sp
-
-        if sp.issparse(graph) or isinstance(graph, np.ndarray):
-            return Graph.from_scipy(graph)
-    except ImportError:  # pragma: no cover
-        pass
-    if hasattr(graph, "is_directed") and hasattr(graph, "nodes"):
-        return Graph.from_networkx(graph)
-    raise InputError(f"expected a graphembed Graph, a scipy sparse matrix or a networkx graph, "
-                     f"got {type(graph).__name__}")
-
-
 class _Simple:
     """The simple undirected CSR of a graph plus its degree-ranked copy."""
 
     def __init__(self, graph):
         import scipy.sparse as sp
 
-        graph = _as_graph(graph)
+        graph = Graph.coerce(graph)
         self.graph = graph
         self.symmetrized = bool(graph.directed)
         n = graph.n_nodes
@@ -561,7 +544,7 @@ class OrbitFeatures(BaseEmbedder):
         self.n_jobs = n_jobs
 
     def fit(self, graph):
-        graph = _as_graph(graph)
+        graph = Graph.coerce(graph)
         simple = _Simple(graph)
         counts = _node_orbits(simple, self.n_jobs)
         self.counts_ = counts
@@ -617,7 +600,7 @@ class OrbitAdjacencyEmbedding(BaseEmbedder):
 
         from graphembed.embed._base import check_seed
 
-        graph = _as_graph(graph)
+        graph = Graph.coerce(graph)
         keys = parse_adjacencies(self.adjacency)
         if len(keys) != 1:
             raise InputError(f"adjacency must name one orbit adjacency, got {len(keys)}")

@@ -21,6 +21,7 @@ import warnings
 
 import numpy as np
 
+from graphembed.graph import Graph
 from graphembed.io.errors import InputError
 
 OPERATORS = ("average", "hadamard", "weighted_l1", "weighted_l2")
@@ -28,21 +29,6 @@ HEURISTICS = ("common_neighbors", "jaccard", "adamic_adar", "preferential_attach
 
 
 # ---------------------------------------------------------------------------- helpers
-def _as_graph(graph):
-    from graphembed.graph import Graph
-
-    if isinstance(graph, Graph):
-        return graph
-    try:
-        import networkx as nx
-
-        if isinstance(graph, nx.Graph):
-            return Graph.from_networkx(graph)
-    except ImportError:  # pragma: no cover
-        pass
-    return Graph.from_scipy(graph)
-
-
 def _upper_edges(graph, with_positions=False):
     """(u, v) int64 arrays of the undirected edges with u < v (self-loops left out); with
     ``with_positions`` also their positions in ``graph.indices``."""
@@ -161,7 +147,7 @@ def split_edges(graph, holdout=0.5, seed=0):
 
     Self-loops are neither removed nor sampled. Weights of kept edges are kept.
     """
-    graph = _as_graph(graph)
+    graph = Graph.coerce(graph)
     if not isinstance(holdout, (int, float, np.floating)) or not 0 < holdout < 1:
         raise InputError(f"holdout must be a number in (0, 1), got {holdout!r}")
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
@@ -350,7 +336,7 @@ def evaluate(graph, embedder, holdout=0.5, operators=("hadamard",), seed=0, *, t
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    graph = _as_graph(graph)
+    graph = Graph.coerce(graph)
     if isinstance(operators, str):
         operators = OPERATORS if operators == "all" else (operators,)
     operators = tuple(OPERATORS if "all" in operators else operators)
@@ -442,7 +428,7 @@ def predict(graph, embedding, top=20, *, per_node=False, nodes=None, metric="cos
     from graphembed.embedding import Embedding
     from graphembed.index.core import EmbeddingIndex
 
-    graph = _as_graph(graph)
+    graph = Graph.coerce(graph)
     if not isinstance(embedding, Embedding):
         embedding = Embedding.load(embedding)
     if not isinstance(top, (int, np.integer)) or isinstance(top, bool) or top < 1:

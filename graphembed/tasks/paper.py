@@ -198,6 +198,19 @@ def _pq(row):
     return f"{p['p']:g}, {p['q']:g}" if "p" in p else ("1, 1" if row["method"] == "deepwalk" else "")
 
 
+def _lead_cells(r, name):
+    """The cells every row starts with: dataset, method, p/q, ours, published, difference."""
+    pub = r["published"]
+    mark = " (unverified)" if "unverified" in (r["published_source"] or "") else ""
+    diff = "" if pub is None else f"{r['ours'] - pub:+.4f}"
+    return f"| {r['label']} | {name} | {_pq(r)} | {r['ours']:.4f} | {_fmt(pub)}{mark} | {diff} |"
+
+
+def _missing_row(r, name, n_empty):
+    """A method that did not run: no figures, ``n_empty`` + 1 empty cells after the published one."""
+    return f"| {r['label']} | {name} | {_pq(r)} | missing | {_fmt(r['published'])} |" + " |" * (n_empty + 1)
+
+
 def markdown(rows):
     """The two tables as markdown text."""
     out = []
@@ -209,31 +222,23 @@ def markdown(rows):
                 "Micro-F1 (ours) | Macro-F1, threshold protocol | embed s | total s |",
                 "|---|---|---|---|---|---|---|---|---|---|"]
         for r in t2:
-            pub = r["published"]
             if "missing" in r:
-                out.append(f"| {r['label']} | {r['method']} | {_pq(r)} | missing | {_fmt(pub)} | | | | | |")
+                out.append(_missing_row(r, r["method"], 4))
                 continue
-            diff = "" if pub is None else f"{r['ours'] - pub:+.4f}"
-            out.append(f"| {r['label']} | {r['method']} | {_pq(r)} | {r['ours']:.4f} | {_fmt(pub)}"
-                       f"{'' if 'unverified' not in (r['published_source'] or '') else ' (unverified)'} | "
-                       f"{diff} | {r['micro_f1_topk']:.4f} | {r['macro_f1_threshold']:.4f} | "
-                       f"{r['embed_seconds']:.1f} | {r['seconds']:.1f} |")
+            out.append(f"{_lead_cells(r, r['method'])} {r['micro_f1_topk']:.4f} | "
+                       f"{r['macro_f1_threshold']:.4f} | {r['embed_seconds']:.1f} | {r['seconds']:.1f} |")
         out.append("")
     if t4:
         out += ["### node2vec paper, Table 4: link prediction ROC-AUC, Hadamard operator, 50% of edges held out", "",
                 "| dataset | method | p, q | AUC (ours) | published | ours - published | AP (ours) | embed s | total s |",
                 "|---|---|---|---|---|---|---|---|---|"]
         for r in t4:
-            pub = r["published"]
             if "missing" in r:
-                out.append(f"| {r['label']} | {r['method']} | {_pq(r)} | missing | {_fmt(pub)} | | | | |")
+                out.append(_missing_row(r, r["method"], 3))
                 continue
-            diff = "" if pub is None else f"{r['ours'] - pub:+.4f}"
             name = r["method"] + (" (heuristic)" if r.get("heuristic") else "")
             emb_s = f"{r['embed_seconds']:.1f}" if "embed_seconds" in r else ""
             tot_s = f"{r['seconds']:.1f}" if "seconds" in r else ""
-            out.append(f"| {r['label']} | {name} | {_pq(r)} | {r['ours']:.4f} | {_fmt(pub)}"
-                       f"{'' if 'unverified' not in (r['published_source'] or '') else ' (unverified)'} | "
-                       f"{diff} | {r['ap']:.4f} | {emb_s} | {tot_s} |")
+            out.append(f"{_lead_cells(r, name)} {r['ap']:.4f} | {emb_s} | {tot_s} |")
         out.append("")
     return "\n".join(out)

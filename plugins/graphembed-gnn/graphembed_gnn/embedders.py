@@ -4,6 +4,7 @@ import time
 import numpy as np
 
 from graphembed.embed._base import BaseEmbedder, check_seed, progress
+from graphembed.graph import Graph
 from graphembed.io.errors import InputError
 
 
@@ -101,7 +102,7 @@ class GraphSAGE(BaseEmbedder):
         from graphembed_gnn.models import SAGE
         from graphembed_gnn.train import seed_everything
 
-        graph = _as_graph(graph)
+        graph = Graph.coerce(graph)
         self._validate()
         if graph.nnz == 0:
             raise InputError("the graph has no edges: GraphSAGE learns from edges")
@@ -202,21 +203,3 @@ class GraphSAGE(BaseEmbedder):
                                     params=params)
         return self
 
-
-def _as_graph(graph):
-    from graphembed.graph import Graph
-
-    if isinstance(graph, Graph):
-        return graph
-    try:
-        import networkx as nx
-
-        if isinstance(graph, nx.Graph):
-            return Graph.from_networkx(graph)
-    except ImportError:
-        pass
-    import scipy.sparse as sp
-
-    if sp.issparse(graph) or isinstance(graph, np.ndarray):
-        return Graph.from_scipy(graph)
-    raise InputError(f"expected a graphembed Graph, a networkx graph or a scipy matrix, got {type(graph).__name__}")

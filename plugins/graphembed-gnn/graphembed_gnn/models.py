@@ -76,50 +76,44 @@ class InputDropout(nn.Module):
         return flat.view_as(x)
 
 
-class GCN(nn.Module):
+class _ConvStack(nn.Module):
+    """``layers`` graph convolutions from ``make_conv(in, out)``, ReLU and dropout between them."""
+
+    def __init__(self, make_conv, in_dim, hidden, out_dim, layers, dropout, input_dropout):
+        super().__init__()
+        dims = [in_dim] + [hidden] * (layers - 1) + [out_dim]
+        self.convs = nn.ModuleList(make_conv(a, b) for a, b in zip(dims[:-1], dims[1:]))
+        self.dropout, self.input_drop = dropout, InputDropout(input_dropout)
+
+    def first_layer_parameters(self):
+        return list(self.convs[0].parameters())
+
+    def forward(self, x, edge_index):
+        x = self.input_drop(x)
+        for i, conv in enumerate(self.convs):
+            x = conv(x, edge_index)
+            if i < len(self.convs) - 1:
+                x = F.dropout(F.relu(x), self.dropout, self.training)
+        return x
+
+
+class GCN(_ConvStack):
     """Kipf & Welling's GCN: ``layers`` GCNConv, ReLU and dropout between them."""
 
     def __init__(self, in_dim, hidden, out_dim, layers=2, dropout=0.5, input_dropout=0.5, cached=False):
-        super().__init__()
         from torch_geometric.nn import GCNConv
 
-        dims = [in_dim] + [hidden] * (layers - 1) + [out_dim]
-        self.convs = nn.ModuleList(GCNConv(a, b, cached=cached) for a, b in zip(dims[:-1], dims[1:]))
-        self.dropout, self.input_drop = dropout, InputDropout(input_dropout)
-
-    def first_layer_parameters(self):
-        return list(self.convs[0].parameters())
-
-    def forward(self, x, edge_index):
-        x = self.input_drop(x)
-        for i, conv in enumerate(self.convs):
-            x = conv(x, edge_index)
-            if i < len(self.convs) - 1:
-                x = F.dropout(F.relu(x), self.dropout, self.training)
-        return x
+        super().__init__(lambda a, b: GCNConv(a, b, cached=cached), in_dim, hidden, out_dim, layers,
+                         dropout, input_dropout)
 
 
-class SAGE(nn.Module):
-    """GraphSAGE with mean aggregation; ``act_last=False`` leaves the output linear."""
+class SAGE(_ConvStack):
+    """GraphSAGE with mean aggregation; the output layer is linear."""
 
     def __init__(self, in_dim, hidden, out_dim, layers=2, dropout=0.5, input_dropout=0.0):
-        super().__init__()
         from torch_geometric.nn import SAGEConv
 
-        dims = [in_dim] + [hidden] * (layers - 1) + [out_dim]
-        self.convs = nn.ModuleList(SAGEConv(a, b) for a, b in zip(dims[:-1], dims[1:]))
-        self.dropout, self.input_drop = dropout, InputDropout(input_dropout)
-
-    def first_layer_parameters(self):
-        return list(self.convs[0].parameters())
-
-    def forward(self, x, edge_index):
-        x = self.input_drop(x)
-        for i, conv in enumerate(self.convs):
-            x = conv(x, edge_index)
-            if i < len(self.convs) - 1:
-                x = F.dropout(F.relu(x), self.dropout, self.training)
-        return x
+        super().__init__(SAGEConv, in_dim, hidden, out_dim, layers, dropout, input_dropout)
 
 
 class GAT(nn.Module):

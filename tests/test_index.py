@@ -201,10 +201,21 @@ def test_k_larger_than_index():
 def test_auto_choice():
     big = 64 << 30
     assert choose_factory(2000, 32, big) == "Flat"
-    assert choose_factory(1_000_000, 128, big) == "HNSW32"
+    assert choose_factory(80_000, 128, big) == "HNSW32"
+    assert choose_factory(1_000_000, 128, big) == "HNSW48"
+    # 1M x 128: 512 MB of vectors + about 438 MB of HNSW48 graph must fit in half the memory
+    assert choose_factory(1_000_000, 128, 2 * (512e6 + 1e6 * (48 * 8 * 1.1 + 16)) + 1) == "HNSW48"
     assert choose_factory(1_000_000, 128, 1_000_000 * 128 * 4 * 1.6) == "IVF4000,Flat"
     assert choose_factory(1_000_000, 128, 200 << 20) == "IVF4000,PQ32x8,RFlat"
     assert 4 <= int(choose_factory(10**7, 64, 1 << 30)[3:].split(",")[0]) / 10**3.5 <= 16
+
+
+def test_default_ef_search_grows_with_size(emb):
+    from graphembed.index.core import default_ef_search
+
+    assert default_ef_search(100_000) == 64 and default_ef_search(100_001) == 128
+    assert EmbeddingIndex.build(emb, "HNSW8", "cosine").meta["search_defaults"]["efSearch"] == 64
+    assert EmbeddingIndex.build(emb, "HNSW8", "cosine", ef_search=20).meta["search_defaults"]["efSearch"] == 20
 
 
 # ---------------------------------------------------------------------------- files

@@ -128,6 +128,17 @@ def test_neighbors_equal_the_library(setup, auth_client, open_client):
     same_results(r.json()["results"], as_lists(setup["lib_int"].neighbors([0, "3"], k=4), [0, "3"]))
 
 
+def test_large_batches_run_off_the_event_loop_with_the_same_results(setup, open_client):
+    from graphembed.service.app import INLINE_MAX_WORK, _work
+
+    lib = setup["lib_int"]
+    ids = [int(v) for v in lib.node_ids[:1024]]
+    assert _work(lib, 1, None) <= INLINE_MAX_WORK < _work(lib, len(ids), None)  # worker-thread path
+    r = open_client.post("/neighbors", json={"ids": ids, "k": 3})
+    assert r.status_code == 200, r.text
+    same_results(r.json()["results"], as_lists(lib.neighbors(ids, k=3), ids))
+
+
 def test_search_similarity_vector_equal_the_library(setup, auth_client, open_client):
     q = np.random.default_rng(9).standard_normal((3, DIM)).astype(np.float32)
     r = auth_client.post("/search", json={"vectors": q.tolist(), "k": 7})

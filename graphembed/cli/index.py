@@ -43,13 +43,15 @@ def _threads(n):
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
               help="Index directory to write (atomically; replaces an existing index).")
 @click.option("--index", "factory", default="auto", show_default=True,
-              help="'auto' (Flat up to 50k vectors, HNSW32 when memory allows, IVF beyond) or a "
+              help="'auto' (Flat up to 50k vectors, HNSW32 up to 100k and HNSW48 beyond when memory "
+                   "allows, IVF beyond that) or a "
                    "faiss index_factory string such as HNSW32, IVF1024,Flat, IVF1024,PQ32x8.")
 @click.option("--metric", type=click.Choice(METRICS), default="cosine", show_default=True)
 @click.option("--ef-construction", type=click.IntRange(min=1), default=40, show_default=True,
               help="HNSW build effort.")
-@click.option("--ef-search", type=click.IntRange(min=1), default=64, show_default=True,
-              help="Default HNSW search effort stored with the index.")
+@click.option("--ef-search", type=click.IntRange(min=1), default=None,
+              help="Default HNSW search effort stored with the index (default: 64 up to 100k "
+                   "vectors, 128 beyond).")
 @click.option("--nprobe", type=click.IntRange(min=1), default=None,
               help="Default IVF lists probed per query (default: nlist/50, at least 8).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,

@@ -6,6 +6,11 @@ Every error is a JSON object ``{"error": "..."}`` with a 4xx status: malformed J
 wrong token 401, reload without a configured token 403, unknown node ids 404, a failed reload 409,
 a body over the size cap 413, invalid fields, wrong dimensions and over-limit k or batch 422.
 
+Small queries (few query rows times the vectors an exact scan would touch) run on the event loop
+itself: handing a sub-millisecond faiss call to a worker thread costs more than the call, and the
+hand-offs are what made the latency tail long. Larger ones run in the worker threads, so a big batch
+never holds up the loop.
+
 The index is read-only while serving. ``/reload`` loads the index directory again (rebuilt and
 renamed into place by ``graphembed index build``) and swaps it in with one reference assignment:
 requests already running finish on the index they started with, none is dropped.
@@ -20,6 +25,7 @@ from typing import List, Optional, Tuple, Union
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -29,6 +35,7 @@ from graphembed.io.errors import InputError
 NodeId = Union[StrictInt, StrictStr]
 Number = Union[StrictFloat, StrictInt]
 
+INLINE_MAX_WORK = 2_000_000      # query rows x vectors scanned (exact) or x 10,000 (approximate)
 DEFAULT_LIMITS = {"max_k": 1000, "max_batch": 1024, "max_pairs": 10_000, "max_filter": 100_000,
                   "max_body_bytes": 4 << 20}
 
@@ -220,11 +227,11 @@ def create_app(index_path, *, token=None, mmap=True, **limits):
         return JSONResponse({"error": f"internal error: {type(exc).__name__}: {exc}"}, status_code=500)
 
     @app.get("/healthz", summary="Liveness: the index is loaded")
-    def healthz():
+    async def healthz():
         return {"status": "ok", "nodes": len(state.index), "generation": state.generation}
 
     @app.get("/info", summary="The index description", dependencies=[Depends(authorized)])
-    def info():
+    async def info():
         out = state.index.info()
         out.update(generation=state.generation, loaded_at=state.loaded_at, limits=lim,
                    auth=token is not None)
@@ -232,7 +239,7 @@ def create_app(index_path, *, token=None, mmap=True, **limits):
 
     @app.get("/nodes/{node_id:path}/vector", summary="The stored vector of a node",
              dependencies=[Depends(authorized)])
-    def node_vector(node_id: str):
+    async def node_vector(node_id: str):
         idx = state.index
         unknown_ids(idx, [node_id])
         pos = idx.positions([node_id])[0]
@@ -244,7 +251,7 @@ def create_app(index_path, *, token=None, mmap=True, **limits):
 
     @app.post("/neighbors", summary="Nearest neighbours of indexed nodes (each excluding itself)",
               dependencies=[Depends(authorized)])
-    def neighbors(body: NeighborsRequest):
+    async def neighbors(body: NeighborsRequest):
         check_k(body.k)
         check_batch(len(body.ids), "ids")
         check_filter(body.filter)
@@ -252,12 +259,12 @@ def create_app(index_path, *, token=None, mmap=True, **limits):
         unknown_ids(idx, body.ids)
         if body.filter is not None:
             unknown_ids(idx, body.filter)
-        result = idx.neighbors(body.ids, k=body.k, filter=body.filter, ef_search=body.ef_search,
-                               nprobe=body.nprobe)
+        result = await _run(_work(idx, len(body.ids), body.filter), lambda: idx.neighbors(
+            body.ids, k=body.k, filter=body.filter, ef_search=body.ef_search, nprobe=body.nprobe))
         return JSONResponse({"k": body.k, "metric": idx.metric, "results": _results(body.ids, result)})
 
     @app.post("/search", summary="Nearest neighbours of query vectors", dependencies=[Depends(authorized)])
-    def search(body: SearchRequest):
+    async def search(body: SearchRequest):
         check_k(body.k)
         check_batch(len(body.vectors), "vectors")
         check_filter(body.filter)
@@ -267,19 +274,19 @@ def create_app(index_path, *, token=None, mmap=True, **limits):
             raise ApiError(422, f"vectors must have dimension {idx.dim}, got {sorted(dims)}")
         if body.filter is not None:
             unknown_ids(idx, body.filter)
-        result = idx.search(body.vectors, k=body.k, filter=body.filter, ef_search=body.ef_search,
-                            nprobe=body.nprobe)
+        result = await _run(_work(idx, len(body.vectors), body.filter), lambda: idx.search(
+            body.vectors, k=body.k, filter=body.filter, ef_search=body.ef_search, nprobe=body.nprobe))
         return JSONResponse({"k": body.k, "metric": idx.metric,
                              "results": _results(range(len(body.vectors)), result)})
 
     @app.post("/similarity", summary="Score of node pairs under the index metric",
               dependencies=[Depends(authorized)])
-    def similarity(body: SimilarityRequest):
+    async def similarity(body: SimilarityRequest):
         if len(body.pairs) > lim["max_pairs"]:
             raise ApiError(422, f"{len(body.pairs)} pairs is over the limit of {lim['max_pairs']}")
         idx = state.index
         unknown_ids(idx, [v for p in body.pairs for v in p])
-        scores = idx.similarity(body.pairs)
+        scores = await _run(len(body.pairs) * 100, lambda: idx.similarity(body.pairs))
         return JSONResponse({"metric": idx.metric,
                              "scores": [_score(s) for s in scores.tolist()]})
 
@@ -296,6 +303,24 @@ def create_app(index_path, *, token=None, mmap=True, **limits):
                 "checksum": fresh.meta.get("checksum")}
 
     return _BodyLimit(app, lim["max_body_bytes"]) if lim["max_body_bytes"] else app
+
+
+def _work(index, n_queries, filter=None):
+    """A rough cost of a query batch: query rows times the vectors it compares against."""
+    if filter is not None:
+        per_query = len(filter)
+    elif index.factory.upper().startswith("FLAT"):
+        per_query = len(index)
+    else:
+        per_query = 10_000
+    return n_queries * per_query
+
+
+async def _run(work, fn):
+    """``fn()`` on the event loop when ``work`` is small, else in a worker thread."""
+    if work <= INLINE_MAX_WORK:
+        return fn()
+    return await run_in_threadpool(fn)
 
 
 def _warm(index):

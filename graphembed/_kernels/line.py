@@ -16,6 +16,7 @@ discrete distribution: pick a slot uniformly, keep it if a uniform < ``prob[slot
 import numpy as np
 from numba import njit, prange
 
+from graphembed._kernels.prefetch import prefetch_row
 from graphembed._kernels.rng import next_u64, stream_state
 
 SIGMOID_BOUND = 6.0
@@ -131,7 +132,7 @@ def _draw_edge(state, nnz, weighted, edge_prob, edge_alias):
 @njit(cache=True, parallel=True, fastmath=True)
 def line_sgd_round(src, dst, edge_prob, edge_alias, weighted, neg_prob, neg_alias,
                    emb1, emb2, ctx2, order1, order2, negative, rho0, total, chunk,
-                   first_chunk, n_chunks, seed, table, loss_every, loss_sum, loss_count, sink):
+                   first_chunk, n_chunks, seed, table, loss_every, loss_sum, loss_count):
     """Run chunks ``first_chunk .. first_chunk + n_chunks - 1`` of LINE training.
 
     Parameters
@@ -150,14 +151,13 @@ def line_sgd_round(src, dst, edge_prob, edge_alias, weighted, neg_prob, neg_alia
     loss_every : power of two; samples whose index is a multiple of it add their log-loss
         (positive plus negatives, both orders, before the sample's update) to
         ``loss_sum[c - first_chunk]`` and 1 to ``loss_count[c - first_chunk]``.
-    sink : float64 (n_chunks,), receives a meaningless sum of early loads (see below).
 
     Each sample first takes all its ``negative + 1`` dot products (independent loads the CPU
     overlaps), then applies the steps; the dot product of a pair therefore does not see the
     sample's earlier steps, which differs from the strictly sequential form only when a
-    target repeats within the sample (or is ``u`` itself, first order). The next sample's edge
-    is drawn one sample ahead and its rows touched, so their cache misses overlap this
-    sample's arithmetic.
+    target repeats within the sample (or is ``u`` itself, first order). The next sample (its
+    edge and negatives, drawn in the same stream order as without look-ahead) is drawn one
+    sample ahead and its rows prefetched, so their cache misses overlap this sample's work.
     """
     nnz = src.shape[0]
     n = neg_prob.shape[0]
@@ -173,36 +173,47 @@ def line_sgd_round(src, dst, edge_prob, edge_alias, weighted, neg_prob, neg_alia
         err1 = np.zeros(max(d1, 1), dtype=np.float32)
         err2 = np.zeros(max(d2, 1), dtype=np.float32)
         targets = np.empty(n_pairs, dtype=np.int64)
+        ahead = np.empty(n_pairs, dtype=np.int64)  # the next sample's targets
         xs1 = np.zeros(n_pairs, dtype=np.float32)
         xs2 = np.zeros(n_pairs, dtype=np.float32)
         start = c * chunk
         end = min(start + chunk, total)
         acc = 0.0
         counted = 0
-        touch = np.float32(0.0)
         state, e = _draw_edge(state, nnz, weighted, edge_prob, edge_alias)
-        next_u = np.int64(src[e])
-        next_v = np.int64(dst[e])
+        ahead_u = np.int64(src[e])
+        ahead[0] = dst[e]
+        for j in range(1, n_pairs):
+            state, target = alias_draw(state, n, neg_prob, neg_alias)
+            ahead[j] = target
         for t in range(start, end):
             lr = np.float32(rho0 * (1.0 - t * inv_total))
             if lr < floor:
                 lr = floor
-            u = next_u
-            targets[0] = next_v
-            for j in range(1, n_pairs):
-                state, target = alias_draw(state, n, neg_prob, neg_alias)
-                targets[j] = target
-            state, e = _draw_edge(state, nnz, weighted, edge_prob, edge_alias)
-            next_u = np.int64(src[e])
-            next_v = np.int64(dst[e])
+            u = ahead_u
+            for j in range(n_pairs):
+                targets[j] = ahead[j]
+            if t + 1 < end:
+                state, e = _draw_edge(state, nnz, weighted, edge_prob, edge_alias)
+                ahead_u = np.int64(src[e])
+                ahead[0] = dst[e]
+                for j in range(1, n_pairs):
+                    state, target = alias_draw(state, n, neg_prob, neg_alias)
+                    ahead[j] = target
+                if order1:
+                    prefetch_row(emb1, ahead_u)
+                    for j in range(n_pairs):
+                        prefetch_row(emb1, ahead[j])
+                if order2:
+                    prefetch_row(emb2, ahead_u)
+                    for j in range(n_pairs):
+                        prefetch_row(ctx2, ahead[j])
             if order1:
                 for j in range(n_pairs):
                     xs1[j] = _dot(emb1, u, emb1, targets[j], d1)
-                touch += emb1[next_u, 0] + emb1[next_v, 0] + emb1[next_u, d1 - 1] + emb1[next_v, d1 - 1]
             if order2:
                 for j in range(n_pairs):
                     xs2[j] = _dot(emb2, u, ctx2, targets[j], d2)
-                touch += emb2[next_u, 0] + ctx2[next_v, 0] + emb2[next_u, d2 - 1] + ctx2[next_v, d2 - 1]
             if (t & mask) == 0:
                 if order1:
                     acc += _sample_loss(xs1)
@@ -215,7 +226,6 @@ def line_sgd_round(src, dst, edge_prob, edge_alias, weighted, neg_prob, neg_alia
                 _apply(emb2, u, ctx2, targets, xs2, err2, lr, table, d2)
         loss_sum[k] = acc
         loss_count[k] = counted
-        sink[k] = touch
 
 
 @njit(cache=True, parallel=True)

@@ -192,7 +192,6 @@ class LINE(BaseEmbedder):
             losses = []
             loss_sum = np.zeros(per_round, np.float64)
             loss_count = np.zeros(per_round, np.int64)
-            sink = np.zeros(per_round, np.float64)
             sample_seed = _derive(seed, 3)
             t0, c0_cpu = time.perf_counter(), time.process_time()
             with progress(total, "line samples", self.verbose) as bar:
@@ -202,7 +201,7 @@ class LINE(BaseEmbedder):
                                    tables["edge_alias"], tables["weighted"], tables["neg_prob"],
                                    tables["neg_alias"], emb1, emb2, ctx2, first, second,
                                    int(self.negative), float(self.learning_rate), total, CHUNK, c0, k,
-                                   sample_seed, table, LOSS_EVERY, loss_sum, loss_count, sink)
+                                   sample_seed, table, LOSS_EVERY, loss_sum, loss_count)
                     counted = int(loss_count[:k].sum())
                     if counted:
                         losses.append(float(loss_sum[:k].sum()) / counted)

@@ -277,3 +277,23 @@ def test_cli_bad_input_is_one_line_exit_2(tmp_path):
     assert "even dim" in result.stderr and not out.exists()
     bad = run_cli("line", karate_path(), "-o", out, "--samples", "lots")
     assert bad.returncode == 2 and "--samples" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_prefetch_hint_compiles_and_changes_nothing():
+    from numba import njit
+
+    from graphembed._kernels.prefetch import prefetch_row
+
+    @njit
+    def gather(a, rows):
+        total = 0.0
+        for k in range(rows.shape[0]):
+            if k + 1 < rows.shape[0]:
+                prefetch_row(a, rows[k + 1])
+            for i in range(a.shape[1]):
+                total += a[rows[k], i]
+        return total
+
+    a = np.arange(50 * 40, dtype=np.float32).reshape(50, 40)
+    rows = np.array([3, 49, 0, 7, 7], dtype=np.int64)
+    assert gather(a, rows) == pytest.approx(float(a[rows].sum()))

@@ -28,8 +28,10 @@ def prefetch(typingctx, arr, row, col):
         ptr = cgutils.get_item_pointer(context, builder, array_type, array, [r, c], wraparound=False)
         byte_ptr = ir.IntType(8).as_pointer()
         i32 = ir.IntType(32)
+        # LLVM names the intrinsic after its pointer type: "ptr" (opaque pointers) or "i8*".
+        name = "llvm.prefetch.p0" if str(byte_ptr) == "ptr" else "llvm.prefetch.p0i8"
         fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [byte_ptr, i32, i32, i32]),
-                                            "llvm.prefetch.p0")
+                                            name)
         builder.call(fn, [builder.bitcast(ptr, byte_ptr), i32(0), i32(3), i32(1)])
         return context.get_dummy_value()
 

@@ -141,7 +141,7 @@ def report(res):
     add("| graph | order | threads | samples | SGD wall (median) | M samples / thread-s (wall) "
         "| M samples / CPU-s | C++ LINE (issue #4, quoted, not measured) | load avg before / after |")
     add("|---|---|---|---|---|---|---|---|---|")
-    for tp in res["throughput"]:
+    for tp in res.get("throughput", []):
         name = (f"BlogCatalog ({tp['n']:,} nodes, {tp['edges']:,} edges)" if tp["graph"] == "blogcatalog"
                 else f"Chung-Lu ({tp['n']:,} nodes, {tp['edges']:,} edges)")
         for r in tp["rows"]:
@@ -151,7 +151,7 @@ def report(res):
                 f"{tp['load_before']} / {tp['load_after']} |")
     add("")
     checks = []
-    for tp in res["throughput"]:
+    for tp in res.get("throughput", []):
         rows = {(r["order"], r["threads"]): r for r in tp["rows"]}
         for order in (1, 2):
             one = rows.get((order, 1))
@@ -165,8 +165,11 @@ def report(res):
                               f"{one['wall_s'] / two['wall_s']:.2f}x (ideal 2x)")
     for c in checks:
         add(f"- {c}")
-    add(f"- numba threading layer: {res['throughput'][0]['threading_layer']}")
+    if res.get("throughput"):
+        add(f"- numba threading layer: {res['throughput'][0]['threading_layer']}")
     add("")
+    if "blog_quality" not in res:
+        return "\n".join(lines)
     q = res["blog_quality"]
     add(f"### BlogCatalog node classification: LINE(1st+2nd), dim 128 (64 + 64), {q['samples'] / 1e6:.0f}M "
         f"samples per order, {q['threads']} threads")
@@ -205,8 +208,11 @@ def main():
                         help="small run: no 1M-node graph, fewer samples, 1 repeat, 2 F1 splits")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--samples", type=float, default=10e6, help="samples per throughput measurement")
+    parser.add_argument("--parts", default="throughput,quality",
+                        help="comma-separated: throughput (part 1), quality (parts 2 and 3)")
     parser.add_argument("--json-out")
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
     if args.child:
         spec = json.loads(args.child)
         child_result(CHILDREN[spec.pop("kind")](spec))
@@ -218,11 +224,14 @@ def main():
     graphs = [{"graph": "blogcatalog"}]
     if not args.quick:
         graphs.append({"graph": "chung_lu", "n": BIG[0], "m": BIG[1]})
-    res["throughput"] = [run_child(script, {"kind": "throughput", **g, "samples": samples,
-                                            "repeats": repeats, "threads": [1, 2]}) for g in graphs]
-    res["blog_quality"] = run_child(script, {"kind": "blog_quality", "samples": int(10e6 if args.quick else 100e6),
-                                             "splits": 2 if args.quick else 5})
-    res["facebook"] = run_child(script, {"kind": "facebook", "samples": None})
+    if "throughput" in parts:
+        res["throughput"] = [run_child(script, {"kind": "throughput", **g, "samples": samples,
+                                                "repeats": repeats, "threads": [1, 2]}) for g in graphs]
+    if "quality" in parts:
+        res["blog_quality"] = run_child(script, {"kind": "blog_quality",
+                                                 "samples": int(10e6 if args.quick else 100e6),
+                                                 "splits": 2 if args.quick else 5})
+        res["facebook"] = run_child(script, {"kind": "facebook", "samples": None})
     res["load_end"] = load_avg()
     print(f"Run {res['started']}; load average (1/5/15 min) at start {res['load_start']}, "
           f"at end {res['load_end']}; {os.cpu_count()} CPUs.\n")

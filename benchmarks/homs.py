@@ -1,21 +1,26 @@
 """Homomorphism sampling and homomorphism-count embeddings: speed, accuracy, expressivity.
 
     python benchmarks/homs.py [--repeats 3] [--steps 1000000] [--seeds 3] [--json-out r.json]
+                              [--skip-embeddings | --skip-chains] [--rao-blackwell auto|on|off]
 
 1. BlogCatalog (10,312 nodes, 333,983 edges): the pivot and Glauber chains estimate
    t(K3 | path:3) = trace(A^3) / sum deg^2 and t(C4 | path:4) = trace(A^4) / 1^T A^3 1; the exact
    values come from sparse matrix products in the same run. Steps per second (median of
    ``--repeats`` timed runs after a warm-up, 8 chains, all cores) and the relative error at
-   ``--steps`` steps (median and max over ``--seeds`` seeds).
+   ``--steps`` steps (median and max over ``--seeds`` seeds). ``--rao-blackwell`` (default
+   auto: Glauber only) sets the samplers' Rao-Blackwellisation.
 2. Homomorphism embeddings (4 fixed + 50 random partial k-trees, log1p), SVM (RBF, standardised
    features) 10-fold stratified cross-validation accuracy next to a degree-histogram baseline:
    * CSL: circular skip-link graphs, 41 nodes, skips 2, 3, 4, 5, 6, 9, 11, 12, 13, 16, 15
      randomly relabelled copies per class (150 graphs; 1-WL cannot tell the classes apart);
+   The random patterns' treewidth is U{1,2,3} + Poisson(0.5), capped only by memory (tables of
+   n^k entries for the largest graph: k <= 4 on CSL, k <= 3 on the PPI ego graphs), unless
+   ``--max-treewidth`` caps it.
    * PPI (Homo_sapiens.mat) ego networks: 1-hop ego graphs of at most 100 nodes and 2-hop ego
      graphs of at most 80 nodes (the median 2-hop ego graph has ~600 nodes, too many for the
-     n^(k+1) DP), of nodes carrying exactly one of two labels: the label pair with the most
+     DP tables), of nodes carrying exactly one of two labels: the label pair with the most
      such nodes, at most ``--per-class`` per class.
-   CSL also gets treewidth-3 patterns and the cycle counts C3..C12 (which separate its classes).
+   CSL also gets the cycle counts C3..C12 (which separate its classes).
 """
 import argparse
 import json
@@ -64,7 +69,9 @@ def bench_chains(args):
     rows = []
     for chain in ("pivot", "glauber"):
         for motif, target in (("path:3", "cycle:3"), ("path:4", "cycle:4")):
-            sampler = ge.HomomorphismSampler(motif, chain=chain, n_steps=args.steps, random_state=0)
+            rb = {"auto": "auto", "on": True, "off": False}[args.rao_blackwell]
+            sampler = ge.HomomorphismSampler(motif, chain=chain, n_steps=args.steps, random_state=0,
+                                             rao_blackwell=rb)
             t0 = time.perf_counter()
             sampler.fit(g)
             t_fit = time.perf_counter() - t0
@@ -75,16 +82,19 @@ def bench_chains(args):
                 r = sampler.conditional_density(target)
                 cpu.append(time.process_time() - c0)
                 times.append(r.seconds)
-            errors, ess, first = [], [], None
+            errors, ess, se, first = [], [], [], None
             for seed in range(args.seeds):
-                r = ge.HomomorphismSampler(motif, chain=chain, n_steps=args.steps,
+                r = ge.HomomorphismSampler(motif, chain=chain, n_steps=args.steps, rao_blackwell=rb,
                                            random_state=seed).fit(g).conditional_density(target)
                 first = first or r
                 errors.append(abs(r.estimate / exact[motif] - 1))
                 ess.append(r.ess)
+                se.append(r.std_error)
             med = statistics.median(times)
-            rows.append({"chain": chain, "motif": motif, "target": target, "exact": exact[motif],
+            rows.append({"chain": chain, "rao_blackwell": r.rao_blackwell, "motif": motif,
+                         "target": target, "exact": exact[motif],
                          "estimate": first.estimate, "std_error": first.std_error,
+                         "rel_se_median": statistics.median(se) / exact[motif],
                          "steps": r.n_steps, "seconds": med,
                          "steps_per_s": r.n_steps / med,
                          "steps_per_cpu_s": r.n_steps / statistics.median(cpu),
@@ -179,8 +189,14 @@ def bench_embeddings(args):
 
     def random_patterns(tw):
         def run(gs):
-            return ge.HomomorphismEmbedding(n_patterns=50, max_treewidth=tw, random_state=0).fit_transform(gs)
-        return f"4 fixed + 50 random partial k-trees, k <= {tw}", run
+            est = ge.HomomorphismEmbedding(n_patterns=50, max_treewidth=tw, random_state=0)
+            x = est.fit_transform(gs)
+            widths = [p.treewidth for p in est.patterns_[4:]]
+            run.info = f"treewidth cap {est.treewidth_cap_}, drawn widths " + ", ".join(
+                f"{k}: {widths.count(k)}" for k in sorted(set(widths)))
+            return x
+        cap = "memory cap" if tw is None else f"k <= {tw}"
+        return f"4 fixed + 50 random partial k-trees, k ~ U{{1,2,3}} + Poisson(0.5), {cap}", run
 
     def cycles(gs):
         return np.log1p([[ge.hom_count(f"cycle:{k}", g) for k in range(3, 13)] for g in gs])
@@ -188,7 +204,7 @@ def bench_embeddings(args):
     out = []
     csl, y0 = csl_graphs(15)
     sets = [("CSL (10 classes)", csl, y0,
-             [random_patterns(args.max_treewidth), random_patterns(3), ("cycles C3..C12", cycles)])]
+             [random_patterns(args.max_treewidth), ("cycles C3..C12", cycles)])]
     g1, y1, c1 = ppi_ego_graphs(1, 100, args.per_class)
     sets.append((f"PPI 1-hop ego graphs <= 100 nodes (labels {c1[0]} vs {c1[1]})", g1, y1,
                  [random_patterns(args.max_treewidth)]))
@@ -208,8 +224,10 @@ def bench_embeddings(args):
                         "mean_nodes": float(np.mean(sizes)), "max_nodes": int(max(sizes)),
                         "hom_acc": acc, "hom_sd": sd, "deg_acc": base, "deg_sd": base_sd, "folds": folds,
                         "embed_s": t_emb, "columns": int(x.shape[1]),
+                        "patterns_info": getattr(run, "info", ""),
                         "distinct_rows": int(len(np.unique(np.round(x, 9), axis=0)))})
-            print(f"  {name} / {features}: hom {acc:.3f}, degree {base:.3f} ({t_emb:.1f} s)",
+            print(f"  {name} / {features}: hom {acc:.3f}, degree {base:.3f} ({t_emb:.1f} s) "
+                  f"{getattr(run, 'info', '')}",
                   file=sys.stderr, flush=True)
     return out
 
@@ -229,16 +247,18 @@ def report(res, args):
         lines += [f"### Homomorphism sampling on BlogCatalog ({c['nodes']:,} nodes, {c['edges']:,} edges), "
                   f"{c['threads']} threads, 8 chains, {args.steps:,} observed steps",
                   "",
-                  "| chain | t(H \\| F) | exact (sparse products) | estimate (seed 0) | steps/s (median of "
-                  f"{args.repeats}) | steps per CPU-second | rel. error median / max over {args.seeds} seeds "
-                  "| ESS (median) |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  "| chain | Rao-Blackwellised | t(H \\| F) | exact (sparse products) | estimate (seed 0) | "
+                  f"steps/s (median of {args.repeats}) | steps per CPU-second | rel. error median / max over "
+                  f"{args.seeds} seeds | rel. std. error (median) | ESS (median) |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
         for r in c["rows"]:
             name = "t(K3 \\| path:3)" if r["motif"] == "path:3" else "t(C4 \\| path:4)"
-            lines.append(f"| {r['chain']} | {name} | {r['exact']:.6f} | {r['estimate']:.6f} | "
+            lines.append(f"| {r['chain']} | {'yes' if r['rao_blackwell'] else 'no'} | {name} | "
+                         f"{r['exact']:.6f} | {r['estimate']:.6f} | "
                          f"{r['steps_per_s']:,.0f} | {r['steps_per_cpu_s']:,.0f} | "
                          f"{100 * r['rel_err_median']:.2f}% / "
-                         f"{100 * r['rel_err_max']:.2f}% | {r['ess_median']:,.0f} |")
+                         f"{100 * r['rel_err_max']:.2f}% | {100 * r['rel_se_median']:.2f}% | "
+                         f"{r['ess_median']:,.0f} |")
         lines += ["", f"Exact values: {c['exact_seconds']:.1f} s of sparse products (row blocks of A^2). "
                   "Steps per CPU-second = steps / (CPU time of all threads): what each fully "
                   "available core would sustain on this (shared) machine.", ""]
@@ -246,13 +266,13 @@ def report(res, args):
         lines += ["### Homomorphism-count embeddings (log1p of exact counts): SVM (RBF, C=10, "
                   "standardised) 10-fold stratified CV accuracy, mean +- sd over folds",
                   "", "| dataset | hom patterns | graphs | mean / max nodes | hom embedding | "
-                      "degree histogram | distinct embedding rows | embedding time |",
-                  "|---|---|---|---|---|---|---|---|"]
+                      "degree histogram | distinct embedding rows | embedding time | patterns drawn |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for r in res["embeddings"]:
             lines.append(f"| {r['dataset']} | {r['features']} | {r['graphs']} | "
                          f"{r['mean_nodes']:.1f} / {r['max_nodes']} | "
                          f"{r['hom_acc']:.3f} +- {r['hom_sd']:.3f} | {r['deg_acc']:.3f} +- {r['deg_sd']:.3f} | "
-                         f"{r['distinct_rows']} | {r['embed_s']:.1f} s |")
+                         f"{r['distinct_rows']} | {r['embed_s']:.1f} s | {r['patterns_info']} |")
         lines.append("")
     lines.append(f"Load: before `{res['load_before']}`; after `{res['load_after']}`")
     return "\n".join(lines)
@@ -264,7 +284,9 @@ def main():
     parser.add_argument("--steps", type=int, default=1_000_000)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--per-class", type=int, default=150)
-    parser.add_argument("--max-treewidth", type=int, default=2)
+    parser.add_argument("--max-treewidth", type=int, default=None,
+                        help="cap on the random patterns' treewidth (default: memory only)")
+    parser.add_argument("--rao-blackwell", choices=["auto", "on", "off"], default="auto")
     parser.add_argument("--skip-embeddings", action="store_true")
     parser.add_argument("--skip-chains", action="store_true")
     parser.add_argument("--json-out")

@@ -287,9 +287,13 @@ def test_embedding_batches_mixed_sizes():
     graphs = [nx.gnp_random_graph(n, 0.3, seed=n) for n in (5, 20, 12, 3, 20, 8)]
     est = HomomorphismEmbedding(n_patterns=5, max_treewidth=3, representation="count", random_state=4)
     x = est.fit_transform(graphs)
-    small = HomomorphismEmbedding(n_patterns=5, max_treewidth=3, representation="count", random_state=4,
-                                  memory_budget=1).fit(graphs)  # one graph per batch
-    np.testing.assert_allclose(x, small.transform(graphs), rtol=1e-9)
+    # one graph at a time, and the dense einsum DP over the construction's bags as oracle
+    np.testing.assert_allclose(x, np.vstack([est.transform([g]) for g in graphs]), rtol=1e-12)
+    for i, gx in enumerate(graphs):
+        a = nx.to_numpy_array(gx)[None]
+        for j, p in enumerate(est.patterns_):
+            ref = decomposition_log_hom(a, np.ones((1, len(gx))), p.bags, p.parent, p.motif.edges)[0]
+            assert x[i, j] == pytest.approx(np.exp(ref), rel=1e-9)
     d = HomomorphismEmbedding(n_patterns=5, max_treewidth=3, representation="density", random_state=4)
     sizes = np.array([p.n_nodes for p in est.patterns_])
     n = np.array([len(g) for g in graphs])[:, None]
@@ -350,3 +354,196 @@ def test_cli_bad_input_one_line_exit_2(tmp_path):
     code, _, stderr = run_cli("hom-embed", tmp_path / "missing", "-o", tmp_path / "x.parquet")
     assert code == 2 and "no such file" in stderr
     assert not (tmp_path / "x.parquet").exists()
+
+
+# ---------------------------------------------------------------------------- Rao-Blackwellisation
+def brute_hom_nw(edges, k, a, nu):
+    """sum over maps x of prod_i nu[x_i] prod_{ij in E} a[x_i, x_j] (exhaustive)."""
+    n = a.shape[0]
+    total = 0.0
+    for x in itertools.product(range(n), repeat=k):
+        p = np.prod(nu[list(x)])
+        for i, j in edges:
+            p *= a[x[i], x[j]]
+            if p == 0:
+                break
+        total += p
+    return total
+
+
+def _expectations(a, nu, tree_edges, pairs):
+    """E_pi[prod over pairs] and E_pi[A(x_i, x_j)] per pair, pi ~ nu^x prod_tree a (enumeration)."""
+    k = 1 + max(max(e) for e in tree_edges)
+    n = a.shape[0]
+    z = prod = 0.0
+    each = np.zeros(len(pairs))
+    for x in itertools.product(range(n), repeat=k):
+        w = np.prod(nu[list(x)])
+        for i, j in tree_edges:
+            w *= a[x[i], x[j]]
+        if w == 0:
+            continue
+        z += w
+        vals = np.array([a[x[i], x[j]] for i, j in pairs])
+        prod += w * vals.prod()
+        each += w * vals
+    return prod / z, each / z
+
+
+@pytest.mark.parametrize("chain", ["pivot", "glauber"])
+@pytest.mark.parametrize("node_weighted", [False, True])
+def test_rao_blackwellised_chains_on_a_weighted_graph(chain, node_weighted):
+    g = small_graph(8, n=9, p=0.55, weighted=True)
+    a = dense(g)
+    nu = np.random.default_rng(3).uniform(0.3, 3.0, g.n_nodes) if node_weighted else np.ones(g.n_nodes)
+    tree = [(0, 1), (1, 2), (2, 3)]
+    exact_c4, exact_pairs = _expectations(a, nu, tree, [(0, 3)])
+    _, macc_exact = _expectations(a, nu, tree, [(0, 2), (1, 3), (0, 3)])
+    s = ge.HomomorphismSampler("path:4", chain=chain, n_steps=300_000, rao_blackwell=True,
+                               node_weights=nu if node_weighted else None, random_state=5).fit(g)
+    r = s.conditional_density("cycle:4")
+    assert r.rao_blackwell and abs(r.estimate / exact_c4 - 1) < 0.02
+    m = s.macc().estimate  # the general (per-pair) Rao-Blackwellised path
+    np.testing.assert_allclose([m[0, 2], m[1, 3], m[0, 3]], macc_exact, rtol=0.03)
+
+
+def test_rao_blackwellisation_lowers_the_variance_per_step(rgg):
+    g, exact = rgg
+    for chain in ("pivot", "glauber"):
+        se = {}
+        for rb in (False, True):
+            errs = []
+            for seed in range(4):
+                s = ge.HomomorphismSampler("path:3", chain=chain, n_steps=100_000, n_chains=4, burn_in=200,
+                                           rao_blackwell=rb, random_state=seed).fit(g)
+                r = s.conditional_density("cycle:3")
+                errs.append(r.estimate / exact["path:3"] - 1)
+                assert r.rao_blackwell == rb
+            se[rb] = r.std_error
+            assert max(map(abs, errs)) < 0.03
+        assert se[True] < se[False], (chain, se)
+
+
+# ---------------------------------------------------------------------------- elimination DP
+@pytest.mark.parametrize("k", [2, 3, 4])
+def test_elimination_dp_on_random_partial_ktrees(k):
+    from graphembed.structure.homomorphisms import EliminationPlan
+
+    rng = np.random.default_rng(100 + k)
+    for trial in range(3):
+        g = small_graph(30 + 3 * k + trial, n=6, p=0.75 if k < 4 else 0.95, weighted=trial == 1)
+        a = dense(g)
+        nu = rng.uniform(0.5, 2.0, 6)
+        p = random_partial_ktree(rng, 6, k, 0.9)
+        assert p.plan.width <= k
+        bf = brute_hom(p.motif.edges.tolist(), 6, a)
+        assert bf > 0
+        assert np.exp(p.plan.log_hom(g)) == pytest.approx(bf, rel=1e-9)
+        assert np.exp(p.plan.log_hom(g, nu)) == pytest.approx(
+            brute_hom_nw(p.motif.edges.tolist(), 6, a, nu), rel=1e-9)
+        # any elimination order gives the same count
+        order = rng.permutation(6)
+        assert np.exp(EliminationPlan(6, p.motif.edges, order).log_hom(g)) == pytest.approx(bf, rel=1e-9)
+
+
+def test_elimination_dp_isolated_pattern_nodes_and_zero_counts():
+    from graphembed.structure.homomorphisms import EliminationPlan
+
+    g = small_graph(2, n=5)
+    a = dense(g)
+    plan = EliminationPlan(4, [(0, 1), (1, 2)], [3, 0, 2, 1])  # node 3 isolated
+    assert np.exp(plan.log_hom(g)) == pytest.approx(brute_hom([(0, 1), (1, 2)], 4, a), rel=1e-12)
+    bip = ge.Graph.from_networkx(nx.complete_bipartite_graph(3, 4))
+    assert hom_count("cycle:5", bip) == 0.0 and hom_count("cycle:5", bip, log=True) == -np.inf
+
+
+def test_exact_dp_budget_guard():
+    g = ge.Graph.from_networkx(nx.random_regular_graph(4, 400, seed=0))
+    with pytest.raises(InputError, match="budget"):
+        hom_count("clique:4", g, max_entries=1e6)
+    with pytest.raises(InputError, match="budget"):
+        HomomorphismEmbedding(n_patterns=3, max_treewidth=3, memory_budget=1e5,
+                              random_state=0).fit([nx.cycle_graph(5)]).transform([g.to_networkx()])
+
+
+def test_embedding_default_treewidth_follows_the_paper_within_memory():
+    graphs = [csl_graph(s) for s in (2, 3)]
+    est = HomomorphismEmbedding(n_patterns=40, random_state=0).fit(graphs)
+    assert est.treewidth_cap_ == 4  # 4 * 41^4 <= 2e7 < 4 * 41^5
+    widths = [p.treewidth for p in est.patterns_[4:]]
+    assert max(widths) >= 3 and min(widths) >= 1
+    big = HomomorphismEmbedding(n_patterns=2, random_state=0).fit([nx.cycle_graph(600)])
+    assert big.treewidth_cap_ == 2  # 4 * 600^3 > 2e7
+
+
+# ---------------------------------------------------------------------------- node weights
+def test_node_weighted_counts_match_brute_force():
+    g = small_graph(11, n=6, p=0.6, weighted=True)
+    a = dense(g)
+    nu = np.random.default_rng(0).uniform(0.2, 3.0, 6)
+    for spec in ["node", "edge", "path:4", "star:3", "edges:0-1,1-2,1-3,3-4", "cycle:4", "clique:3",
+                 "edges:0-1,1-2,2-0,2-3,3-4,4-2"]:
+        m = Motif.parse(spec)
+        assert hom_count(m, g, node_weights=nu) == pytest.approx(
+            brute_hom_nw(m.edges.tolist(), m.n_nodes, a, nu), rel=1e-10), spec
+    ids = {int(v): float(w) for v, w in zip(g.node_ids, nu)}
+    assert hom_count("cycle:3", g, node_weights=ids) == pytest.approx(
+        hom_count("cycle:3", g, node_weights=nu))
+
+
+@pytest.mark.parametrize("chain", ["pivot", "glauber"])
+def test_node_weighted_sampler_matches_enumeration(chain):
+    g = small_graph(12, n=10, p=0.5)
+    a = dense(g)
+    nu = np.random.default_rng(1).uniform(0.2, 4.0, g.n_nodes)
+    exact_k3, _ = _expectations(a, nu, [(0, 1), (1, 2)], [(0, 2)])
+    s = ge.HomomorphismSampler("path:3", chain=chain, n_steps=300_000, node_weights=nu,
+                               random_state=1).fit(g)
+    assert abs(s.conditional_density("cycle:3").estimate / exact_k3 - 1) < 0.02
+    d = s.density()  # exact tree DP: hom / (sum nu)^3
+    assert d.exact and d.estimate == pytest.approx(
+        brute_hom_nw([(0, 1), (1, 2)], 3, a, nu) / nu.sum() ** 3, rel=1e-10)
+    c = ge.HomomorphismSampler("cycle:4", chain=chain, n_steps=300_000, node_weights=nu,
+                               random_state=2).fit(g).density()
+    exact_c4 = brute_hom_nw(Motif.parse("cycle:4").edges.tolist(), 4, a, nu) / nu.sum() ** 4
+    assert abs(c.estimate / exact_c4 - 1) < 0.03
+
+
+def test_node_weight_validation():
+    g = small_graph(12, n=10, p=0.5)
+    for bad in [np.ones(9), -np.ones(10), np.r_[np.ones(9), np.nan], np.zeros(10), {0: 1.0}, "x"]:
+        with pytest.raises(InputError):
+            ge.HomomorphismSampler("path:3", node_weights=bad).fit(g)
+        with pytest.raises(InputError):
+            hom_count("cycle:3", g, node_weights=bad)
+
+
+def test_cli_node_weights(tmp_path):
+    g, _ = ge.datasets.karate()
+    nu = np.linspace(0.5, 2.0, g.n_nodes)
+    f = tmp_path / "nu.csv"
+    f.write_text("node,weight\n" + "".join(f"{v},{w}\n" for v, w in zip(g.node_ids.tolist(), nu)))
+    code, stdout, stderr = run_cli("homs", karate_path(), "--motif", "star:2", "--node-weights", f, "--json")
+    assert code == 0, stderr
+    assert json.loads(stdout)["estimate"] == pytest.approx(
+        hom_count("star:2", g, node_weights=nu) / nu.sum() ** 3, rel=1e-9)
+    f.write_text("node,weight\n0,1.0\n")
+    code, _, stderr = run_cli("homs", karate_path(), "--node-weights", f)
+    assert code == 2 and "weight" in stderr
+    f.write_text("node,weight\n" + "".join(f"{v},-1\n" for v in g.node_ids.tolist()))
+    code, _, stderr = run_cli("homs", karate_path(), "--node-weights", f)
+    assert code == 2 and "> 0" in stderr
+
+
+def test_elimination_merges_sibling_messages():
+    from graphembed.structure.homomorphisms import EliminationPlan
+
+    # a "book": triangle 0-1-2 and pages 3..6 each joined to the spine 0-1
+    edges = [(0, 1), (0, 2), (1, 2)] + [(p, s) for p in range(3, 7) for s in (0, 1)]
+    plan = EliminationPlan(7, edges, [6, 5, 4, 3, 2, 1, 0])
+    assert [st[4] for st in plan.steps[:4]] == [-1, 0, 0, 0]  # pages 5, 4, 3 merge into 6's table
+    assert plan.peak_entries(100) < 2 * 100 ** 2 + 3 * 100 ** 2
+    g = small_graph(40, n=5, p=0.8, weighted=True)
+    a = dense(g)
+    nu = np.linspace(0.5, 2.0, 5)
+    assert np.exp(plan.log_hom(g, nu)) == pytest.approx(brute_hom_nw(edges, 7, a, nu), rel=1e-9)

@@ -52,6 +52,11 @@ def _default_target(spec):
               help="Steps each chain runs before it is observed.")
 @click.option("--thin", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--root", type=click.IntRange(min=0), default=None, help="Motif node to root the tree at.")
+@click.option("--node-weights", type=click.Path(dir_okay=False), default=None,
+              help="CSV with columns node,weight (header optional): node weights nu > 0 for every "
+                   "node; pi(x) ~ prod nu(x_i) prod A(x_i, x_j), densities divide by (sum nu)^k.")
+@click.option("--rao-blackwell", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
+              help="Average each observation over one node's exact conditional law (auto: Glauber only).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write the result as CSV (macc: the k x k matrix; profile: one row per threshold).")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed.")
@@ -79,10 +84,12 @@ def homs(opts):
             raise InputError("--observable conditional needs --target H (F plus extra edges)")
     t0 = time.perf_counter()
     graph = load_graph(opts)
+    node_weights = read_node_weights(opts["node_weights"]) if opts["node_weights"] else None
+    rb = {"auto": "auto", "on": True, "off": False}[opts["rao_blackwell"]]
     sampler = HomomorphismSampler(
         opts["motif"], chain=opts["chain"], n_steps=opts["steps"], n_chains=opts["chains"],
-        burn_in=opts["burn_in"], thin=opts["thin"], root=opts["root"], random_state=opts["seed"],
-        n_jobs=opts["threads"]).fit(graph)
+        burn_in=opts["burn_in"], thin=opts["thin"], root=opts["root"], node_weights=node_weights,
+        rao_blackwell=rb, random_state=opts["seed"], n_jobs=opts["threads"]).fit(graph)
     if observable == "density":
         result = sampler.density()
     elif observable == "conditional":
@@ -105,6 +112,46 @@ def homs(opts):
         click.echo(json.dumps(summary, default=str))
     elif not opts["quiet"]:
         click.echo(_describe(result))
+
+
+def read_node_weights(path):
+    """{node id: weight} from a CSV/TSV of node,weight rows (a non-numeric first row is a header)."""
+    import csv
+    from pathlib import Path
+
+    from graphembed.io.errors import InputError
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: node weight file not found")
+    rows = []
+    with open(p, newline="", encoding="utf-8", errors="replace") as fh:
+        sample = fh.read(4096)
+        fh.seek(0)
+        delim = "\t" if "\t" in sample and "," not in sample else ","
+        for line_no, row in enumerate(csv.reader(fh, delimiter=delim), start=1):
+            row = [c.strip() for c in row]
+            if not row or not row[0] or row[0].startswith("#"):
+                continue
+            if len(row) < 2:
+                raise InputError(f"{p}:{line_no}: expected 'node,weight', got {','.join(row)!r}")
+            try:
+                w = float(row[1])
+            except ValueError:
+                if not rows and line_no == 1:
+                    continue  # header
+                raise InputError(f"{p}:{line_no}: weight {row[1]!r} is not a number") from None
+            rows.append((row[0], w, line_no))
+    if not rows:
+        raise InputError(f"{p}: no node weights")
+    as_int = all(n.lstrip("-").isdigit() for n, _, _ in rows)
+    out = {}
+    for n, w, line_no in rows:
+        key = int(n) if as_int else n
+        if key in out:
+            raise InputError(f"{p}:{line_no}: node {n!r} listed twice")
+        out[key] = w
+    return out
 
 
 def _describe(r):
@@ -149,8 +196,9 @@ def _write_result_csv(r, path):
               help="Output table: .parquet (default) or .csv; one row per graph.")
 @click.option("--patterns", type=click.IntRange(min=0), default=50, show_default=True,
               help="Random partial k-tree patterns (after the 4 fixed ones).")
-@click.option("--max-treewidth", type=click.IntRange(min=1), default=2, show_default=True,
-              help="Cap on the treewidth k of a random pattern (cost ~ n^(k+1) per graph).")
+@click.option("--max-treewidth", type=click.IntRange(min=1), default=None,
+              help="Cap on the treewidth k of a random pattern (default: the largest k whose "
+                   "n^k DP tables fit the memory budget on the largest graph).")
 @click.option("--min-size", type=click.IntRange(min=1), default=3, show_default=True)
 @click.option("--max-size", type=click.IntRange(min=1), default=None,
               help="P(pattern size <= max) = 0.99 (default: the largest graph, at most 30).")

@@ -8,22 +8,27 @@ F_1..F_L: the single node, the edge, the 2-path and the triangle, then ``n_patte
 partial k-trees. A random pattern is drawn as
 
 * size N = min_size + Geometric(p) (number of failures), with p chosen so P(N <= max_size) = 0.99;
-* treewidth k = min(U{1, 2, 3} + Poisson(treewidth_poisson), max_treewidth, N - 1);
+* treewidth k = min(U{1, 2, 3} + Poisson(treewidth_poisson), cap, N - 1), where the cap is
+  ``max_treewidth`` if given, else the largest k whose DP tables (n^k entries, n the largest
+  graph seen by ``fit``) fit ``memory_budget``: the draw follows the paper wherever the
+  memory allows (41-node CSL graphs: k <= 4; 80-node graphs: k <= 3; 600 nodes: k <= 2);
 * a random k-tree: a (k+1)-clique, then each new node joined to a uniformly chosen k-clique
   of the graph built so far;
 * each edge kept with probability ``edge_keep`` (0.9): a partial k-tree.
 
 The construction gives a tree decomposition directly (bag of node v = v plus the k-clique it
-joined, parent = the bag where that clique appeared), so hom(F, G) is computed exactly by
-dynamic programming over it in O(N n^(k+1)) (dense einsum contractions, batched over graphs of
-similar size, float64 with per-message rescaling into a log scale: no overflow).
+joined), so hom(F, G) is computed exactly by variable elimination in reverse construction
+order (:class:`graphembed.structure.homomorphisms.EliminationPlan`, numba): each eliminated
+node's later neighbours lie in its k-clique, so the tables have at most n^k entries, and each
+sum runs from the eliminated node's image y over the neighbours of y only, O(sum_y deg(y)^e
+n^(k - e)) per node for e pattern edges to the clique instead of n^(k+1) (float64 with
+per-message rescaling into a log scale: no overflow).
 """
-import math
 
 import numpy as np
 
 from graphembed.io.errors import InputError
-from graphembed.structure.homomorphisms import (Motif, as_graph, decomposition_log_hom,
+from graphembed.structure.homomorphisms import (EliminationPlan, Motif, as_graph, elimination_order,
                                                 tree_decomposition)
 
 REPRESENTATIONS = ("log1p", "density", "count")
@@ -31,13 +36,16 @@ FIXED = ("node", "edge", "path:3", "triangle")
 
 
 class Pattern:
-    """A pattern graph with a tree decomposition: ``motif``, ``bags``, ``parent``, ``treewidth``."""
+    """A pattern graph with a tree decomposition: ``motif``, ``bags``, ``parent``, ``treewidth``,
+    and the elimination ``order`` (and its :class:`EliminationPlan`, ``plan``) the DP uses."""
 
-    def __init__(self, motif, bags, parent, treewidth):
+    def __init__(self, motif, bags, parent, treewidth, order):
         self.motif = motif
         self.bags = bags
         self.parent = parent
         self.treewidth = treewidth
+        self.order = list(order)
+        self.plan = EliminationPlan(motif.n_nodes, motif.edges, self.order)
 
     @property
     def n_nodes(self):
@@ -64,13 +72,15 @@ def random_partial_ktree(rng, size, k, edge_keep):
             if k > 0 else [((), new)]
     kept = [e for e in edges if rng.random() < edge_keep]
     motif = Motif(size, kept, name=f"partial {k}-tree, {size} nodes, {len(kept)} edges")
-    return Pattern(motif, bags, parent, k)
+    # eliminating in reverse construction order: node v's later neighbours are all in the
+    # k-clique it joined, so every DP table has at most k variables
+    return Pattern(motif, bags, parent, k, range(size - 1, -1, -1))
 
 
 def fixed_pattern(spec):
     m = Motif.parse(spec)
     bags, parent = tree_decomposition(m.n_nodes, m.edges)
-    return Pattern(m, bags, parent, max(len(b) for b in bags) - 1)
+    return Pattern(m, bags, parent, max(len(b) for b in bags) - 1, elimination_order(m.n_nodes, m.edges)[0])
 
 
 class HomomorphismEmbedding:
@@ -84,20 +94,22 @@ class HomomorphismEmbedding:
         (at least ``min_size``), capped at ``size_cap``.
     edge_keep : probability of keeping each edge of the random k-tree.
     treewidth_poisson : mean of the Poisson part of the treewidth draw.
-    max_treewidth : cap on the treewidth k. Cost and memory grow like n^(k+1) per graph, so the
-        default 2 keeps graphs of a few hundred nodes cheap; 3 gives the paper's full range
-        U{1, 2, 3} (fine for graphs of up to ~50 nodes).
+    max_treewidth : None (default) or a cap on the treewidth k. None: the largest k with
+        4 n^k <= ``memory_budget`` for the largest graph n seen by ``fit`` (memory is the only
+        hard limit: the DP holds a few tables of n^k entries); a drawn pattern whose tables
+        would still not fit that graph is redrawn one treewidth lower. A given cap that does
+        not fit a graph raises InputError in ``transform`` rather than running out of memory.
     fixed_patterns : prepend the single node, edge, 2-path and triangle counts.
     representation : "log1p" (log(1 + hom), default), "density" (hom / n^|F|) or "count".
     size_cap : cap for the automatic ``max_size``.
-    memory_budget : float64 entries allowed per DP table batch (graphs are processed in
-        batches of similar size that fit it).
+    memory_budget : float64 entries the DP may hold at once for one graph (default 2e7, 160 MB).
     random_state : None, int or numpy Generator (patterns depend only on it and max_size).
 
     Attributes
     ----------
     patterns_ : list of Pattern (``.motif``, ``.bags``, ``.parent``, ``.treewidth``).
     pattern_names_ : list of str, one per output column.
+    treewidth_cap_ : the cap applied to the drawn treewidths.
 
     ``fit_transform(graphs)`` returns a float64 array (n_graphs, 4 + n_patterns) (without the
     4 fixed columns when ``fixed_patterns=False``); row i belongs to ``graphs[i]``.
@@ -112,7 +124,7 @@ class HomomorphismEmbedding:
     """
 
     def __init__(self, n_patterns=50, min_size=3, max_size=None, edge_keep=0.9,
-                 treewidth_poisson=0.5, max_treewidth=2, fixed_patterns=True,
+                 treewidth_poisson=0.5, max_treewidth=None, fixed_patterns=True,
                  representation="log1p", size_cap=30, memory_budget=2e7, random_state=None):
         self.n_patterns = n_patterns
         self.min_size = min_size
@@ -134,7 +146,10 @@ class HomomorphismEmbedding:
 
         integer("n_patterns", 0)
         integer("min_size", 1)
-        integer("max_treewidth", 1)
+        if self.max_treewidth is not None:
+            integer("max_treewidth", 1)
+        if not float(self.memory_budget) >= 1:
+            raise InputError(f"memory_budget must be >= 1 table entry, got {self.memory_budget!r}")
         integer("size_cap", 1)
         if self.max_size is not None:
             integer("max_size", 1)
@@ -169,13 +184,25 @@ class HomomorphismEmbedding:
         self.max_size_ = int(max(top, self.min_size))
         span = self.max_size_ - self.min_size + 1
         p = 1.0 - 0.01 ** (1.0 / span)  # P(min + Geom(p) <= max) = 1 - (1 - p)^span = 0.99
+        if self.max_treewidth is not None:
+            cap = int(self.max_treewidth)
+        else:
+            cap = 1
+            while 4 * float(max(largest, 2)) ** (cap + 1) <= float(self.memory_budget):
+                cap += 1
+        self.treewidth_cap_ = cap
         rng = np.random.default_rng(self.seed_)
         patterns = [fixed_pattern(s) for s in FIXED] if self.fixed_patterns else []
         for _ in range(self.n_patterns):
             size = self.min_size + int(rng.geometric(p)) - 1
             k = int(rng.integers(1, 4)) + int(rng.poisson(self.treewidth_poisson))
-            k = min(k, self.max_treewidth)
-            patterns.append(random_partial_ktree(rng, size, k, float(self.edge_keep)))
+            k = min(k, cap)
+            pattern = random_partial_ktree(rng, size, k, float(self.edge_keep))
+            while self.max_treewidth is None and k > 1 and \
+                    pattern.plan.peak_entries(largest) > float(self.memory_budget):
+                k -= 1  # its tables would not fit: redraw one treewidth lower
+                pattern = random_partial_ktree(rng, size, k, float(self.edge_keep))
+            patterns.append(pattern)
         self.patterns_ = patterns
         self.pattern_names_ = [p.motif.name for p in patterns]
         return self
@@ -205,32 +232,16 @@ class HomomorphismEmbedding:
 
     def log_hom(self, graphs):
         """(n_graphs, n_patterns) float64 log hom(F_j, G_i) (-inf where the count is 0)."""
+        from graphembed.embed._base import check_is_fitted
+        from graphembed.structure.homomorphisms import check_table_budget
+
+        check_is_fitted(self, "patterns_")
         gs = self._graphs(graphs)
         out = np.empty((len(gs), len(self.patterns_)))
-        order = np.argsort([g.n_nodes for g in gs], kind="stable")
-        width = max(len(b) for p in self.patterns_ for b in p.bags)
-        start = 0
-        while start < len(order):
-            n_max = max(gs[order[start]].n_nodes, 1)
-            per_batch = max(1, int(self.memory_budget // (float(n_max) ** width)))
-            # graphs are sorted by size: the batch's largest graph is its last
-            stop = start + 1
-            while stop < len(order) and stop - start < per_batch:
-                n_next = max(gs[order[stop]].n_nodes, 1)
-                if (stop - start + 1) * float(n_next) ** width > self.memory_budget:
-                    break
-                stop += 1
-            idx = order[start:stop]
-            n_pad = max(max(gs[i].n_nodes for i in idx), 1)
-            adj = np.zeros((len(idx), n_pad, n_pad))
-            mask = np.zeros((len(idx), n_pad))
-            for t, i in enumerate(idx):
-                g = gs[i]
-                adj[t, :g.n_nodes, :g.n_nodes] = g.to_scipy().toarray()
-                mask[t, :g.n_nodes] = 1.0
-            for j, p in enumerate(self.patterns_):
-                out[idx, j] = decomposition_log_hom(adj, mask, p.bags, p.parent, p.motif.edges)
-            start = stop
+        for j, p in enumerate(self.patterns_):
+            for i, g in enumerate(gs):
+                check_table_budget(p.plan, g.n_nodes, self.memory_budget, p.motif.name)
+                out[i, j] = p.plan.log_hom(g)
         return out
 
     def __repr__(self):

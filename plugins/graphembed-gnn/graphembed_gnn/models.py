@@ -31,7 +31,8 @@ DEFAULTS = {
     "grand": dict(hidden=80, dropout=0.046878964627763316, input_dropout=0.5,
                   lr=0.022924849756740397, weight_decay=0.00507685443154266, epochs=100,
                   patience=None, optimizer="adamax", time=18.294754260552843, heads=8,
-                  attention_dim=128, attention_type="scaled_dot", solver="dopri5", step_size=1.0,
+                  attention_dim=128, attention_type="scaled_dot", attention_norm="source",
+                  attention_fn="squareplus", solver="dopri5", step_size=1.0,
                   rtol=821.9773048827274 * 1e-9, atol=821.9773048827274 * 1e-7),
 }
 
@@ -149,32 +150,54 @@ class GRAND(nn.Module):
 
     The input is encoded (dropout, linear to ``hidden``), diffused for time ``time`` on the graph
     with self-loops, then decoded (ReLU, dropout, linear). ``A`` is multi-head attention computed
-    once from the encoded features: per head, ``scaled_dot`` scores <W_q x_i, W_k x_j>/sqrt(d_k)
-    or ``exp_kernel`` scores s^2 exp(-|W_q x_i - W_k x_j|^2 / (2 l^2)), a softmax over each node's
-    incoming edges, then the mean over heads, so every row of ``A`` sums to 1 (a random walk with
-    learnt transition probabilities). ``alpha = sigmoid(a)`` and ``beta`` (the source term) are
-    learnt scalars. The ODE is integrated with :func:`graphembed_gnn.ode.odeint` (``solver``:
-    "euler", "rk4" or adaptive "dopri5") and trained by backpropagating through the solver steps.
+    once per forward pass from the encoded features X0: per head, ``scaled_dot`` scores
+    <W_q x_i, W_k x_j>/sqrt(d_k) or ``exp_kernel`` scores s^2 exp(-|W_q x_i - W_k x_j|^2 / (2 l^2))
+    for the edge j -> i (i aggregates j), normalised over a group of edges, then the mean over
+    heads. ``attention_fn`` is the normaliser: ``"softmax"`` (exp(s) / sum exp(s)) or
+    ``"squareplus"`` (the authors' ``square_plus`` option: the scores are shifted by their
+    maximum over all edges and heads, mapped by squareplus(s) = (s + sqrt(s^2 + 4)) / 2 and
+    divided by their group sum). ``attention_norm`` says which group:
+
+    * ``"source"`` (the authors' ``attention_norm_idx=1``): the out-edges of each source j, so
+      every *column* of ``A`` sums to 1: a node hands out its features to its neighbours and the
+      diffusion conserves their sum;
+    * ``"target"``: the in-edges of each target i, so every *row* sums to 1 (a random walk with
+      learnt transition probabilities, each node averaging its neighbours).
+
+    As in the authors' code, the query and key weights start as the constant 1e-5 (so the
+    attention starts nearly uniform and is learnt from there) and the source term uses X0 as a
+    constant: no gradient flows through ``beta X0`` into the encoder, only through the initial
+    value. ``alpha = sigmoid(a)`` and ``beta`` are learnt scalars (a = beta = 0 at the start).
+    The ODE is integrated with :func:`graphembed_gnn.ode.odeint` (``solver``: "euler", "rk4" or
+    adaptive "dopri5") and trained by backpropagating through the solver steps.
     """
 
     def __init__(self, in_dim, hidden, out_dim, time=18.3, heads=8, attention_dim=128,
                  attention_type="scaled_dot", dropout=0.05, input_dropout=0.5, solver="dopri5",
-                 step_size=1.0, rtol=1e-4, atol=1e-4, add_source=True):
+                 step_size=1.0, rtol=1e-4, atol=1e-4, add_source=True, attention_norm="source",
+                 attention_fn="squareplus"):
         super().__init__()
         if attention_dim % heads:
             raise ValueError(f"attention_dim ({attention_dim}) must be a multiple of heads ({heads})")
         if attention_type not in ("scaled_dot", "exp_kernel"):
             raise ValueError(f"attention_type must be scaled_dot or exp_kernel, got {attention_type!r}")
+        if attention_norm not in ("source", "target"):
+            raise ValueError(f"attention_norm must be source or target, got {attention_norm!r}")
+        if attention_fn not in ("softmax", "squareplus"):
+            raise ValueError(f"attention_fn must be softmax or squareplus, got {attention_fn!r}")
         self.encoder = nn.Linear(in_dim, hidden)
         self.decoder = nn.Linear(hidden, out_dim)
         self.query = nn.Linear(hidden, attention_dim)
         self.key = nn.Linear(hidden, attention_dim)
+        for layer in (self.query, self.key):
+            nn.init.constant_(layer.weight, 1e-5)
         self.alpha_train = nn.Parameter(torch.tensor(0.0))
         self.beta_train = nn.Parameter(torch.tensor(0.0))
         if attention_type == "exp_kernel":
             self.output_var = nn.Parameter(torch.tensor(1.0))
             self.lengthscale = nn.Parameter(torch.tensor(1.0))
         self.heads, self.attention_type = heads, attention_type
+        self.attention_norm, self.attention_fn = attention_norm, attention_fn
         self.time, self.solver, self.step_size = float(time), solver, float(step_size)
         self.rtol, self.atol, self.add_source = rtol, atol, add_source
         self.dropout, self.input_drop = dropout, InputDropout(input_dropout)
@@ -193,7 +216,8 @@ class GRAND(nn.Module):
         return self._loops[1]
 
     def attention(self, x, edge_index):
-        """Edge weights (E,) of A: mean over heads of a softmax over each target's in-edges."""
+        """Edge weights (E,) of A: mean over heads of the scores normalised over each source's
+        out-edges (``attention_norm="source"``) or each target's in-edges ("target")."""
         from torch_geometric.utils import softmax
 
         src, dst = edge_index
@@ -205,7 +229,14 @@ class GRAND(nn.Module):
         else:
             dist = ((q[dst] - k[src]) ** 2).sum(-1)
             scores = self.output_var ** 2 * torch.exp(-dist / (2 * self.lengthscale ** 2))
-        return softmax(scores, dst, num_nodes=n).mean(dim=1)
+        group = src if self.attention_norm == "source" else dst
+        if self.attention_fn == "softmax":
+            return softmax(scores, group, num_nodes=n).mean(dim=1)
+        shifted = scores - scores.max()
+        positive = (shifted + torch.sqrt(shifted * shifted + 4.0)) / 2
+        sums = torch.zeros((n, positive.shape[1]), dtype=positive.dtype, device=positive.device)
+        sums.index_add_(0, group, positive)
+        return (positive / sums[group]).mean(dim=1)
 
     def forward(self, x, edge_index):
         n = x.shape[0]
@@ -219,7 +250,7 @@ class GRAND(nn.Module):
             src, dst = ei
             alpha = torch.sigmoid(self.alpha_train)
             beta = self.beta_train
-            x0 = x
+            x0 = x.detach()
 
             def diffusion(t, z):
                 az = torch.zeros_like(z).index_add_(0, dst, weights * z[src])
@@ -254,5 +285,7 @@ def build_model(name, in_dim, out_dim, full_batch=True, **params):
     else:
         model = GRAND(in_dim, s["hidden"], out_dim, s["time"], s["heads"], s["attention_dim"],
                       s["attention_type"], s["dropout"], s["input_dropout"], s["solver"],
-                      s["step_size"], s["rtol"], s["atol"])
+                      s["step_size"], s["rtol"], s["atol"],
+                      attention_norm=s.get("attention_norm", "source"),
+                      attention_fn=s.get("attention_fn", "squareplus"))
     return model, settings

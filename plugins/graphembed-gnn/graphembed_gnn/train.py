@@ -95,7 +95,8 @@ def train_node_classifier(graph, features, labels, masks, model="gcn", *, device
     threads : torch CPU threads (None: torch's default).
     params : hyperparameters overriding :data:`graphembed_gnn.models.DEFAULTS` (hidden, layers,
         heads, dropout, input_dropout, lr, weight_decay, epochs, patience, optimizer, time,
-        solver, step_size, attention_dim, attention_type, rtol, atol).
+        solver, step_size, attention_dim, attention_type, attention_norm, attention_fn, rtol,
+        atol).
 
     Returns
     -------

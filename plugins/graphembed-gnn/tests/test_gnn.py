@@ -82,16 +82,21 @@ def test_sampler_against_brute_force(planted):
 
 
 # ---------------------------------------------------------------------------- GRAND
-def test_grand_diffusion_matches_matrix_exponential(planted):
+@pytest.mark.parametrize("norm,fn", [("source", "squareplus"), ("target", "softmax"),
+                                     ("source", "softmax")])
+def test_grand_diffusion_matches_matrix_exponential(planted, norm, fn):
     graph = planted[0].subgraph(np.arange(0, 200, 5))  # 40 nodes
     from graphembed_gnn.data import edge_index
 
     torch.manual_seed(0)
     model = GRAND(3, 4, 2, time=1.7, heads=2, attention_dim=6, dropout=0.0, input_dropout=0.0,
-                  solver="dopri5", rtol=1e-9, atol=1e-10).double().eval()
+                  solver="dopri5", rtol=1e-9, atol=1e-10, attention_norm=norm,
+                  attention_fn=fn).double().eval()
     with torch.no_grad():
         model.beta_train.fill_(0.3)
         model.alpha_train.fill_(0.4)
+        for layer in (model.query, model.key):  # away from the near-uniform start
+            layer.weight.normal_()
     x = torch.randn(graph.n_nodes, 3, dtype=torch.float64)
     ei = edge_index(graph)
     with torch.no_grad():
@@ -101,8 +106,24 @@ def test_grand_diffusion_matches_matrix_exponential(planted):
         w = model.attention(z0, loops)
     n = graph.n_nodes
     a = np.zeros((n, n))
-    np.add.at(a, (loops[1].numpy(), loops[0].numpy()), w.numpy())
-    np.testing.assert_allclose(a.sum(axis=1), 1.0, rtol=1e-12)  # rows of A sum to one
+    np.add.at(a, (loops[1].numpy(), loops[0].numpy()), w.numpy())  # a[i, j]: weight of j -> i
+    # "source": every column of A sums to one; "target": every row does
+    np.testing.assert_allclose(a.sum(axis=0 if norm == "source" else 1), 1.0, rtol=1e-12)
+    assert np.abs(a.sum(axis=1 if norm == "source" else 0) - 1.0).max() > 1e-3  # not both
+    # brute force, dense: scores <q_i, k_j>/sqrt(d_k) on the edges, normalised per column/row
+    q = model.query(z0).detach().numpy().reshape(n, 2, 3)
+    k = model.key(z0).detach().numpy().reshape(n, 2, 3)
+    mask = a > 0
+    scores = np.stack([q[:, h] @ k[:, h].T / np.sqrt(3) for h in range(2)])
+    top = scores[:, mask].max()  # squareplus shifts by the maximum over all edges and heads
+    expected_a = np.zeros((n, n))
+    for h in range(2):
+        if fn == "softmax":
+            e = np.where(mask, np.exp(scores[h] - top), 0.0)
+        else:
+            e = np.where(mask, (scores[h] - top + np.sqrt((scores[h] - top) ** 2 + 4)) / 2, 0.0)
+        expected_a += e / e.sum(axis=0 if norm == "source" else 1, keepdims=True) / 2
+    np.testing.assert_allclose(a, expected_a, atol=1e-12)
     alpha = 1 / (1 + np.exp(-0.4))
     # d/dt [z; c] = [[alpha (A - I), I], [0, 0]] [z; c] with c = beta z0 constant
     block = np.zeros((2 * n, 2 * n))
@@ -112,6 +133,36 @@ def test_grand_diffusion_matches_matrix_exponential(planted):
     z_exact = (scipy.linalg.expm(1.7 * block) @ state)[:n]
     expected = model.decoder(torch.relu(torch.from_numpy(z_exact)))
     np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), atol=1e-6)
+
+
+def test_grand_starts_near_uniform_and_source_term_is_constant(planted):
+    graph = planted[0].subgraph(np.arange(0, 200, 5))
+    from graphembed_gnn.data import edge_index
+
+    torch.manual_seed(0)
+    model = GRAND(3, 4, 2, time=0.5, heads=2, attention_dim=6, dropout=0.0, input_dropout=0.0,
+                  solver="rk4", step_size=0.1).double()
+    x = torch.randn(graph.n_nodes, 3, dtype=torch.float64)
+    ei = edge_index(graph)
+    loops = model._with_self_loops(ei, graph.n_nodes)
+    # query/key weights start at 1e-5 (the authors' init): each source spreads ~evenly
+    w = model.attention(model.encoder(x), loops).detach().numpy()
+    out_degree = np.bincount(loops[0].numpy(), minlength=graph.n_nodes)
+    np.testing.assert_allclose(w, 1.0 / out_degree[loops[0].numpy()], rtol=1e-3)
+    # the source term beta * X0 is a constant of the ODE: with the diffusion switched off
+    # (alpha -> 0) the output is X0 + T beta X0 and the encoder's gradient is that of X0 alone
+    with torch.no_grad():
+        model.alpha_train.fill_(-200.0)
+        model.beta_train.fill_(0.8)
+    model(x, ei).sum().backward()
+    z0 = model.encoder(x)
+    expected_grad = torch.autograd.grad(model.decoder(torch.relu(z0 + 0.5 * 0.8 * z0.detach())).sum(),
+                                        model.encoder.weight)[0]
+    torch.testing.assert_close(model.encoder.weight.grad, expected_grad)
+    with pytest.raises(ValueError, match="attention_norm"):
+        GRAND(3, 4, 2, attention_norm="rows")
+    with pytest.raises(ValueError, match="attention_fn"):
+        GRAND(3, 4, 2, attention_fn="sparsemax")
 
 
 # ---------------------------------------------------------------------------- learning
@@ -326,3 +377,48 @@ def test_read_labels_and_split(planted, tmp_path):
     train, val, test = random_split(got, 0.6, 0.2, seed=0)
     assert not (train & val).any() and not (train & test).any() and not (val & test).any()
     assert ((train | val | test) == (got >= 0)).all()
+
+
+# ---------------------------------------------------------------------------- benchmark protocol
+def load_benchmark():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "planetoid.py"
+    spec = importlib.util.spec_from_file_location("planetoid_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_lcc_random_protocol(planted):
+    from graphembed.graph import Graph
+
+    bench = load_benchmark()
+    graph, labels, features = planted
+    rows = np.repeat(np.arange(200), np.diff(graph.indptr))
+    src = np.concatenate([rows, np.arange(200, 209)])  # plus a path on nodes 200..209
+    dst = np.concatenate([graph.indices, np.arange(201, 210)])
+    big = Graph.from_edges(src, dst, nodes=np.arange(210))
+    d = {"graph": big, "features": np.vstack([features, np.zeros((10, 8), np.float32)]),
+         "labels": np.concatenate([labels, np.zeros(10, np.int64)]),
+         "train_mask": np.arange(210) < 5, "val_mask": np.zeros(210, bool),
+         "test_mask": np.arange(210) >= 205}
+    from scipy.sparse.csgraph import connected_components
+
+    assert connected_components(graph.to_scipy())[0] == 1  # the planted graph is the largest component
+    lcc = bench.largest_component(d)
+    assert lcc["graph"].n_nodes == 200 and lcc["graph"].nnz == graph.nnz
+    np.testing.assert_array_equal(lcc["labels"], labels)
+    np.testing.assert_array_equal(lcc["features"], features)
+    assert lcc["train_mask"].sum() == 5 and not lcc["test_mask"].any()
+
+    train, val, test = bench.lcc_random_split(labels, seed=4, development=100, per_class=10)
+    assert not (train & val).any() and not (train & test).any() and not (val & test).any()
+    assert (train | val | test).all()
+    np.testing.assert_array_equal(np.bincount(labels[train]), [10, 10, 10, 10])
+    assert (train | val).sum() == 100 and test.sum() == 100
+    again = bench.lcc_random_split(labels, seed=4, development=100, per_class=10)
+    assert all((a == b).all() for a, b in zip(again, (train, val, test)))
+    other = bench.lcc_random_split(labels, seed=5, development=100, per_class=10)
+    assert not (other[0] == train).all()

@@ -258,6 +258,113 @@ def test_corpus_routes_and_min_count(route):
     assert np.all(emb2.vectors[3] == 0) and np.all(np.linalg.norm(emb2.vectors[:3], axis=1) > 0)
 
 
+@pytest.fixture
+def recording_word2vec(monkeypatch):
+    """gensim's Word2Vec, recording each model's constructor arguments and the learning rate
+    of every job it trains on the iterable route."""
+    models = pytest.importorskip("gensim.models")
+    made = type("Made", (list,), {})()
+
+    class Recording(models.Word2Vec):
+        force_workers = None  # gensim threads whatever numba's thread count
+
+        def __init__(self, *args, **kwargs):
+            self.init_kwargs = dict(kwargs)
+            if Recording.force_workers:
+                kwargs["workers"] = Recording.force_workers
+            self.job_alphas = []
+            self.file_epochs = []
+            made.append(self)
+            super().__init__(*args, **kwargs)
+
+        def _do_train_job(self, sentences, alpha, inits):
+            self.job_alphas.append(alpha)
+            return super()._do_train_job(sentences, alpha, inits)
+
+        def _train_epoch_corpusfile(self, corpus_file, cur_epoch=0, **kwargs):
+            self.file_epochs.append((self.alpha, self.min_alpha, self.epochs, cur_epoch, self.workers))
+            return super()._train_epoch_corpusfile(corpus_file, cur_epoch=cur_epoch, **kwargs)
+
+    monkeypatch.setattr(models, "Word2Vec", Recording)
+    made.cls = Recording
+    return made
+
+
+@pytest.mark.parametrize("cls", [Node2Vec, DeepWalk])
+def test_skipgram_defaults_reach_gensim(cls, recording_word2vec):
+    # The defaults kept after benchmarks/node2vec_quality.py (see the Node2Vec docstring):
+    # gensim's learning rate 0.025 decayed linearly to 1e-4 and down-sampling threshold 1e-3.
+    params = cls().get_params()
+    assert (params["alpha"], params["min_alpha"], params["sample"]) == (0.025, 1e-4, 1e-3)
+    assert (params["negative"], params["epochs"], params["min_count"]) == (5, 1, 0)
+    cls(dim=8, walks_per_node=2, walk_length=6, window=3, random_state=0, n_jobs=1).fit(
+        small_weighted_graph())
+    kw = recording_word2vec[-1].init_kwargs
+    assert kw["sg"] == 1 and kw["hs"] == 0 and kw["workers"] == 1
+    assert (kw["alpha"], kw["min_alpha"], kw["sample"], kw["negative"]) == (0.025, 1e-4, 1e-3, 5)
+    assert (kw["vector_size"], kw["window"], kw["epochs"], kw["min_count"]) == (8, 3, 1, 0)
+
+
+@pytest.mark.parametrize("route", ["file", "iterable"])
+def test_skipgram_parameters_reach_gensim(route, recording_word2vec):
+    g, _ = planted_partition(n_blocks=2, size=20, p_in=0.4)
+    est = Node2Vec(dim=8, walks_per_node=2, walk_length=10, window=4, p=2.0, q=0.5, epochs=3,
+                   negative=7, sample=0.0, alpha=0.03, min_alpha=0.002, random_state=5, n_jobs=1)
+    est._corpus_route = route
+    est.fit(g)
+    kw = recording_word2vec[-1].init_kwargs
+    assert (kw["alpha"], kw["min_alpha"], kw["sample"], kw["negative"]) == (0.03, 0.002, 0.0, 7)
+    assert (kw["vector_size"], kw["window"], kw["epochs"], kw["seed"]) == (8, 4, 3, 5)
+
+
+def test_learning_rate_decays_linearly_from_alpha_to_min_alpha(recording_word2vec):
+    # Iterable route: gensim trains jobs of up to 10,000 tokens, each at the rate the linear
+    # schedule gives for the tokens pushed before it (oracle: the token counts of the walks).
+    g, _ = planted_partition(n_blocks=3, size=40, p_in=0.3)
+    alpha, min_alpha, epochs = 0.05, 0.01, 2
+    est = DeepWalk(dim=8, walks_per_node=10, walk_length=40, window=3, epochs=epochs,
+                   alpha=alpha, min_alpha=min_alpha, random_state=0, n_jobs=1)
+    est.fit(g)
+    alphas = np.array(recording_word2vec[-1].job_alphas)
+    total = int((est.walks(g) >= 0).sum())
+    per_epoch = -(-total // 10_000)  # every walk is 40 tokens: jobs of 250 walks, 10,000 tokens
+    assert total == 120 * 10 * 40 and len(alphas) == epochs * per_epoch
+    job, epoch = np.arange(epochs * per_epoch) % per_epoch, np.arange(epochs * per_epoch) // per_epoch
+    pushed = job * 10_000 + epoch * total  # tokens trained before each job, all epochs counted
+    expected = alpha - (alpha - min_alpha) * pushed / (epochs * total)
+    np.testing.assert_allclose(alphas, expected, rtol=1e-9)
+    assert alphas[0] == alpha and alphas[-1] >= min_alpha
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_corpus_file_route_runs_the_same_linear_schedule(workers, recording_word2vec):
+    # gensim's corpus_file workers each read 1/workers of the file but decay their rate as
+    # alpha_start - (alpha_start - alpha_end) * (cur_epoch + words read / total) / epochs
+    # (word2vec_corpusfile.pyx::get_next_alpha), stopping after total / workers words. Oracle:
+    # that formula at the start and at the end of each worker's share must give the linear
+    # schedule from alpha to min_alpha over the epochs, as on the iterable route.
+    g, _ = planted_partition(n_blocks=2, size=20, p_in=0.4)
+    alpha, min_alpha, epochs = 0.05, 0.002, 3
+    recording_word2vec.cls.force_workers = workers
+    est = Node2Vec(dim=8, walks_per_node=2, walk_length=10, window=3, epochs=epochs, alpha=alpha,
+                   min_alpha=min_alpha, random_state=0, n_jobs=1)
+    est._corpus_route = "file"
+    est.fit(g)
+    model = recording_word2vec[-1]
+    calls = model.file_epochs
+    assert len(calls) == epochs
+    for e, (start, end, n_epochs, cur_epoch, w) in enumerate(calls):
+        assert w == workers and (n_epochs, cur_epoch) == (1, 0)  # one epoch per train() call
+
+        def rate(progress):
+            return start - (start - end) * (cur_epoch + progress) / n_epochs
+
+        assert rate(0.0) == pytest.approx(alpha - (alpha - min_alpha) * e / epochs, rel=1e-12)
+        assert rate(1.0 / w) == pytest.approx(alpha - (alpha - min_alpha) * (e + 1) / epochs, rel=1e-12)
+    # the model's own settings are restored
+    assert (model.alpha, model.min_alpha, model.epochs) == (alpha, min_alpha, epochs)
+
+
 def test_missing_gensim_gives_clear_error(monkeypatch):
     import sys
 

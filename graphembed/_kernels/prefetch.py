@@ -3,7 +3,12 @@
 ``prefetch(arr, row, col)`` asks the CPU to start loading the cache line that holds
 ``arr[row, col]`` (a 2-D array) and returns at once: the load overlaps the work done until the
 row is used, where an ordinary read would stall on the cache miss. It is a hint only (LLVM's
-``llvm.prefetch``, read, high locality): it never faults and never changes a result.
+``llvm.prefetch``, high locality): it never faults and never changes a result. The line is
+fetched for writing (``prefetchw`` where the CPU has it), since the SGD kernels that use this
+update every row they prefetch: the line then arrives owned, with no second transfer to upgrade
+a shared copy, which matters when two threads update the same hot rows (measured on LINE, 1M
+nodes, 2 threads: order 1 1.38-1.56M samples per thread-second with write prefetches against
+1.06-1.22M with read prefetches).
 """
 from llvmlite import ir
 from numba import njit, types
@@ -32,7 +37,7 @@ def prefetch(typingctx, arr, row, col):
         name = "llvm.prefetch.p0" if str(byte_ptr) == "ptr" else "llvm.prefetch.p0i8"
         fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [byte_ptr, i32, i32, i32]),
                                             name)
-        builder.call(fn, [builder.bitcast(ptr, byte_ptr), i32(0), i32(3), i32(1)])
+        builder.call(fn, [builder.bitcast(ptr, byte_ptr), i32(1), i32(3), i32(1)])  # write, high locality, data
         return context.get_dummy_value()
 
     return sig, codegen

@@ -50,6 +50,17 @@ def hop_distances(base_indptr, base_indices, ext_indptr, ext_indices, first, max
     return dist
 
 
+@njit(cache=True, inline="always")
+def _scale_row(row, scale):
+    """Multiply ``row`` by ``scale`` in place; return its L2 norm afterwards (float64)."""
+    s = np.float32(scale)
+    sq = 0.0
+    for c in range(row.shape[0]):
+        row[c] *= s
+        sq += np.float64(row[c]) * row[c]
+    return np.sqrt(sq)
+
+
 @njit(cache=True, parallel=True)
 def propagate_rows(rows, base_indptr, base_indices, base_weights, base_weighted, ext_indptr, ext_indices,
                    ext_weights, row_scale, x, out):
@@ -81,12 +92,7 @@ def propagate_rows(rows, base_indptr, base_indices, base_weights, base_weighted,
             w = ext_weights[k]
             for c in range(d):
                 row[c] += w * src[c]
-        s = np.float32(row_scale[i])
-        sq = 0.0
-        for c in range(d):
-            row[c] *= s
-            sq += np.float64(row[c]) * row[c]
-        norms[t] = np.sqrt(sq)
+        norms[t] = _scale_row(row, row_scale[i])
     return norms.max() if rows.shape[0] else 0.0
 
 
@@ -99,7 +105,6 @@ def propagate_rows_sparse(rows, base_indptr, base_indices, base_weights, base_we
     row of X_0 instead of stored entries x dim.
     """
     n_base = base_indptr.shape[0] - 1
-    d = out.shape[1]
     norms = np.zeros(rows.shape[0], dtype=np.float64)
     for t in prange(rows.shape[0]):
         i = rows[t]
@@ -116,10 +121,5 @@ def propagate_rows_sparse(rows, base_indptr, base_indices, base_weights, base_we
             w = ext_weights[k]
             for s in range(x_indptr[j], x_indptr[j + 1]):
                 row[x_cols[s]] += w * x_vals[s]
-        s = np.float32(row_scale[i])
-        sq = 0.0
-        for c in range(d):
-            row[c] *= s
-            sq += np.float64(row[c]) * row[c]
-        norms[t] = np.sqrt(sq)
+        norms[t] = _scale_row(row, row_scale[i])
     return norms.max() if rows.shape[0] else 0.0

@@ -8,6 +8,11 @@ import sys
 import time
 
 
+def load_average(sep="/"):
+    """The 1, 5 and 15 minute load averages as text, e.g. ``1.27/2.09/2.94``."""
+    return sep.join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def reset_peak_rss():
     """Reset this process's peak RSS (Linux ``clear_refs``); False where that is not possible."""
     try:

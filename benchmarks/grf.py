@@ -20,7 +20,6 @@ Every timed measurement of sections 1 and 3 runs in its own subprocess (peak RSS
 """
 import argparse
 import json
-import os
 import statistics
 import sys
 import time
@@ -29,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import child_result, median_time, peak_rss_mb, run_child  # noqa: E402
+from _util import child_result, load_average, median_time, peak_rss_mb, run_child  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RAW = ROOT.parent / "shared" / "datasets" / "raw"
@@ -37,9 +36,6 @@ BLOG = RAW / "blogcatalog.mat"
 KERNELS = ["inverse", "inverse2", "exp", "diffusion", "random-walk"]
 MS = [4, 16, 64, 256]
 
-
-def load_avg():
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 # ---------------------------------------------------------------------------- exact kernels
@@ -328,7 +324,7 @@ def main():
         child_result(CHILDREN[spec["task"]](spec))
         return
     script = Path(__file__).resolve()
-    res = {"load_start": load_avg(), "threads": args.threads}
+    res = {"load_start": load_average(" "), "threads": args.threads}
     sections = set(args.sections.split(","))
     if "speed" in sections:
         print("BlogCatalog ...", file=sys.stderr, flush=True)
@@ -352,7 +348,7 @@ def main():
     if "clustering" in sections:
         print("clustering ...", file=sys.stderr, flush=True)
         res["clustering"] = clustering(5)
-    res["load_end"] = load_avg()
+    res["load_end"] = load_average(" ")
     table = report(res)
     print(table)
     if args.json_out:

@@ -26,12 +26,14 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _util import load_average  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RAW = ROOT.parent / "shared" / "datasets" / "raw"
@@ -233,13 +235,6 @@ def bench_embeddings(args):
 
 
 # ---------------------------------------------------------------------------- report
-def load_average():
-    try:
-        return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-    except OSError:
-        return "n/a"
-
-
 def report(res, args):
     lines = []
     c = res["chains"]
@@ -274,7 +269,7 @@ def report(res, args):
                          f"{r['hom_acc']:.3f} +- {r['hom_sd']:.3f} | {r['deg_acc']:.3f} +- {r['deg_sd']:.3f} | "
                          f"{r['distinct_rows']} | {r['embed_s']:.1f} s | {r['patterns_info']} |")
         lines.append("")
-    lines.append(f"Load: before `{res['load_before']}`; after `{res['load_after']}`")
+    lines.append(f"Load average (1/5/15 min): before {res['load_before']}; after {res['load_after']}")
     return "\n".join(lines)
 
 

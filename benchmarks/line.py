@@ -15,7 +15,7 @@
    logistic regression trained on half of the pairs): ROC-AUC, order both, dim 128, default
    samples.
 
-Each part runs in its own subprocess. ``uptime`` load averages are printed with the figures:
+Each part runs in its own subprocess. Load averages are printed with the figures:
 the machine is shared, so wall-clock rates under load understate the kernel; the CPU-second
 rate is less sensitive to that.
 """
@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import child_result, peak_rss_mb, run_child  # noqa: E402
+from _util import child_result, load_average, peak_rss_mb, run_child  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RAW = ROOT.parent / "shared" / "datasets" / "raw"
@@ -42,9 +42,6 @@ BIG = (1_000_000, 10_000_000)
 REFERENCE = {1: (0.86, "61 s wall for 100M samples, 2 threads"),
              2: (0.73, "97 s wall for 100M samples, 2 threads")}
 
-
-def load_avg():
-    return "/".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 # ---------------------------------------------------------------------------- children
@@ -65,7 +62,7 @@ def child_throughput(spec):
         graph = ge.Graph.from_edges(src, dst, nodes=np.arange(n))
         del src, dst
     out = {"graph": spec["graph"], "n": graph.n_nodes, "edges": graph.n_edges,
-           "load_s": time.perf_counter() - t0, "rows": [], "load_before": load_avg()}
+           "load_s": time.perf_counter() - t0, "rows": [], "load_before": load_average()}
     ge.LINE(order="both", dim=8, n_samples=10_000, random_state=0, n_jobs=1).fit(graph)  # compile / cache
     for order in (1, 2):
         for threads in spec["threads"]:
@@ -82,7 +79,7 @@ def child_throughput(spec):
                                 "per_cpu_s": spec["samples"] / cpu / 1e6,
                                 "final_loss": float(est.loss_history_[-3:].mean())})
     out["threading_layer"] = numba.threading_layer()
-    out["load_after"] = load_avg()
+    out["load_after"] = load_average()
     out["peak_rss_mb"] = peak_rss_mb()
     return out
 
@@ -96,7 +93,7 @@ def child_blog_quality(spec):
 
     graph, labels = load_mat(BLOG)
     labels = labels.toarray() > 0
-    load_before = load_avg()
+    load_before = load_average()
     est = ge.LINE(order="both", dim=128, n_samples=spec["samples"], random_state=0).fit(graph)
     x = est.embedding_.vectors
     res = node_classification(x, labels, train=0.5, splits=spec["splits"], protocol="topk", C=1.0,
@@ -107,7 +104,7 @@ def child_blog_quality(spec):
             "macro": res["macro_f1"], "micro": res["micro_f1"], "macro_std": res["macro_f1_std"],
             "macro_standardized": res_std["macro_f1"], "micro_standardized": res_std["micro_f1"],
             "loss_first": float(est.loss_history_[0]), "loss_last": float(est.loss_history_[-1]),
-            "load_before": load_before, "load_after": load_avg()}
+            "load_before": load_before, "load_after": load_average()}
 
 
 def child_facebook(spec):
@@ -115,14 +112,14 @@ def child_facebook(spec):
     from graphembed.tasks.linkpred import evaluate
 
     graph = ge.read_graph(FACEBOOK)
-    load_before = load_avg()
+    load_before = load_average()
     res = evaluate(graph, ge.LINE(order="both", dim=128, n_samples=spec["samples"], random_state=0),
                    holdout=0.5, operators=("hadamard",), seed=0, heuristics=("adamic_adar",))
     return {"auc": res["operators"]["hadamard"]["auc"], "ap": res["operators"]["hadamard"]["ap"],
             "adamic_adar_auc": res["heuristics"]["adamic_adar"]["auc"],
             "samples": res["params"]["n_samples"], "edges": res["edges"],
             "removed": res["edges_removed"], "embed_s": res["embed_seconds"],
-            "load_before": load_before, "load_after": load_avg()}
+            "load_before": load_before, "load_after": load_average()}
 
 
 CHILDREN = {"throughput": child_throughput, "blog_quality": child_blog_quality, "facebook": child_facebook}
@@ -220,7 +217,7 @@ def main():
     script = Path(__file__).resolve()
     repeats = 1 if args.quick else args.repeats
     samples = int(2e6 if args.quick else args.samples)
-    res = {"started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "load_start": load_avg()}
+    res = {"started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "load_start": load_average()}
     graphs = [{"graph": "blogcatalog"}]
     if not args.quick:
         graphs.append({"graph": "chung_lu", "n": BIG[0], "m": BIG[1]})
@@ -232,7 +229,7 @@ def main():
                                                  "samples": int(10e6 if args.quick else 100e6),
                                                  "splits": 2 if args.quick else 5})
         res["facebook"] = run_child(script, {"kind": "facebook", "samples": None})
-    res["load_end"] = load_avg()
+    res["load_end"] = load_average()
     print(f"Run {res['started']}; load average (1/5/15 min) at start {res['load_start']}, "
           f"at end {res['load_end']}; {os.cpu_count()} CPUs.\n")
     print(report(res))

@@ -159,6 +159,28 @@ def _fill_tree(state, x, order, parent, indptr, indices, cums, cum_id):
     return state
 
 
+@njit(cache=True, inline="always")
+def _smallest_row(indptr, nodes, count):
+    """The node of ``nodes[:count]`` (count >= 1) with the fewest neighbours (the first on ties)."""
+    best = nodes[0]
+    for q in range(1, count):
+        v = nodes[q]
+        if indptr[v + 1] - indptr[v] < indptr[best + 1] - indptr[best]:
+            best = v
+    return best
+
+
+@njit(cache=True, inline="always")
+def _smallest_image(indptr, x, t_idx, first, last):
+    """:func:`_smallest_row` over the images ``x[t_idx[first:last]]`` (first < last)."""
+    best = x[t_idx[first]]
+    for q in range(first + 1, last):
+        v = x[t_idx[q]]
+        if indptr[v + 1] - indptr[v] < indptr[best + 1] - indptr[best]:
+            best = v
+    return best
+
+
 @njit(cache=True)
 def _glauber_update(state, x, i, t_ptr, t_idx, indptr, indices, weights, weighted, node_w, has_nw,
                     leaf_cum, use_leaf_cum, buf):
@@ -169,11 +191,7 @@ def _glauber_update(state, x, i, t_ptr, t_idx, indptr, indices, weights, weighte
         state, x[i] = _draw_neighbor(state, indptr, indices, leaf_cum, use_leaf_cum, x[t_idx[first]])
         return state
     # scan the smallest neighbourhood, test membership in the others
-    best = x[t_idx[first]]
-    for q in range(first + 1, last):
-        v = x[t_idx[q]]
-        if indptr[v + 1] - indptr[v] < indptr[best + 1] - indptr[best]:
-            best = v
+    best = _smallest_image(indptr, x, t_idx, first, last)
     start = indptr[best]
     end = indptr[best + 1]
     if not weighted and not has_nw:
@@ -310,11 +328,7 @@ def _rb_observe(x, i, t_ptr, t_idx, indptr, indices, weights, weighted, node_w, 
         if const == 0.0:
             vals[0] = 0.0
             return
-        best = cons[0]
-        for q in range(1, n_cons):
-            v = cons[q]
-            if indptr[v + 1] - indptr[v] < indptr[best + 1] - indptr[best]:
-                best = v
+        best = _smallest_row(indptr, cons, n_cons)
         num = 0.0
         if n_cons == 2 and not weighted and not has_nw:
             num = _common_count(indptr, indices, cons[0], cons[1])
@@ -341,11 +355,7 @@ def _rb_observe(x, i, t_ptr, t_idx, indptr, indices, weights, weighted, node_w, 
             else:
                 z = np.float64(indptr[u + 1] - indptr[u])
         else:
-            best = cons[0]
-            for q in range(1, n_tree):
-                v = cons[q]
-                if indptr[v + 1] - indptr[v] < indptr[best + 1] - indptr[best]:
-                    best = v
+            best = _smallest_row(indptr, cons, n_tree)
             z = 0.0
             for e in range(indptr[best], indptr[best + 1]):
                 z += _cond_weight(x, first, last, t_idx, indptr, indices, weights, weighted, node_w,
@@ -353,11 +363,7 @@ def _rb_observe(x, i, t_ptr, t_idx, indptr, indices, weights, weighted, node_w, 
         vals[0] = const * num / z
         return
     # general observables: average the state's values over the scanned neighbourhood
-    best = x[t_idx[first]]
-    for q in range(first + 1, last):
-        v = x[t_idx[q]]
-        if indptr[v + 1] - indptr[v] < indptr[best + 1] - indptr[best]:
-            best = v
+    best = _smallest_image(indptr, x, t_idx, first, last)
     n_out = vals.shape[0]
     keep = x[i]
     z = 0.0

@@ -129,6 +129,20 @@ def _draw_edge(state, nnz, weighted, edge_prob, edge_alias):
     return uniform_draw(state, nnz)
 
 
+@njit(cache=True, inline="always")
+def _draw_sample(state, src, dst, weighted, edge_prob, edge_alias, neg_prob, neg_alias, targets):
+    """Draw one sample: an edge, then ``targets.shape[0] - 1`` negatives.
+
+    Fills ``targets`` with the edge's head followed by the negatives; returns ``(state, tail)``.
+    """
+    state, e = _draw_edge(state, src.shape[0], weighted, edge_prob, edge_alias)
+    targets[0] = dst[e]
+    for j in range(1, targets.shape[0]):
+        state, negative = alias_draw(state, neg_prob.shape[0], neg_prob, neg_alias)
+        targets[j] = negative
+    return state, np.int64(src[e])
+
+
 @njit(cache=True, parallel=True, fastmath=True)
 def line_sgd_round(src, dst, edge_prob, edge_alias, weighted, neg_prob, neg_alias,
                    emb1, emb2, ctx2, order1, order2, negative, rho0, total, chunk,
@@ -159,8 +173,6 @@ def line_sgd_round(src, dst, edge_prob, edge_alias, weighted, neg_prob, neg_alia
     edge and negatives, drawn in the same stream order as without look-ahead) is drawn one
     sample ahead and its rows prefetched, so their cache misses overlap this sample's work.
     """
-    nnz = src.shape[0]
-    n = neg_prob.shape[0]
     d1 = emb1.shape[1]
     d2 = emb2.shape[1]
     n_pairs = negative + 1
@@ -180,12 +192,8 @@ def line_sgd_round(src, dst, edge_prob, edge_alias, weighted, neg_prob, neg_alia
         end = min(start + chunk, total)
         acc = 0.0
         counted = 0
-        state, e = _draw_edge(state, nnz, weighted, edge_prob, edge_alias)
-        ahead_u = np.int64(src[e])
-        ahead[0] = dst[e]
-        for j in range(1, n_pairs):
-            state, target = alias_draw(state, n, neg_prob, neg_alias)
-            ahead[j] = target
+        state, ahead_u = _draw_sample(state, src, dst, weighted, edge_prob, edge_alias, neg_prob,
+                                      neg_alias, ahead)
         for t in range(start, end):
             lr = np.float32(rho0 * (1.0 - t * inv_total))
             if lr < floor:
@@ -194,12 +202,8 @@ def line_sgd_round(src, dst, edge_prob, edge_alias, weighted, neg_prob, neg_alia
             for j in range(n_pairs):
                 targets[j] = ahead[j]
             if t + 1 < end:
-                state, e = _draw_edge(state, nnz, weighted, edge_prob, edge_alias)
-                ahead_u = np.int64(src[e])
-                ahead[0] = dst[e]
-                for j in range(1, n_pairs):
-                    state, target = alias_draw(state, n, neg_prob, neg_alias)
-                    ahead[j] = target
+                state, ahead_u = _draw_sample(state, src, dst, weighted, edge_prob, edge_alias, neg_prob,
+                                              neg_alias, ahead)
                 if order1:
                     prefetch_row(emb1, ahead_u)
                     for j in range(n_pairs):

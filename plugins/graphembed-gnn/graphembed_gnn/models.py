@@ -78,13 +78,12 @@ class InputDropout(nn.Module):
 
 
 class _ConvStack(nn.Module):
-    """``layers`` graph convolutions from ``make_conv(in, out)``, ReLU and dropout between them."""
+    """Graph convolutions ``convs`` in turn, ``activation`` and dropout between them."""
 
-    def __init__(self, make_conv, in_dim, hidden, out_dim, layers, dropout, input_dropout):
+    def __init__(self, convs, dropout, input_dropout, activation=F.relu):
         super().__init__()
-        dims = [in_dim] + [hidden] * (layers - 1) + [out_dim]
-        self.convs = nn.ModuleList(make_conv(a, b) for a, b in zip(dims[:-1], dims[1:]))
-        self.dropout, self.input_drop = dropout, InputDropout(input_dropout)
+        self.convs = nn.ModuleList(convs)
+        self.dropout, self.input_drop, self.activation = dropout, InputDropout(input_dropout), activation
 
     def first_layer_parameters(self):
         return list(self.convs[0].parameters())
@@ -94,8 +93,14 @@ class _ConvStack(nn.Module):
         for i, conv in enumerate(self.convs):
             x = conv(x, edge_index)
             if i < len(self.convs) - 1:
-                x = F.dropout(F.relu(x), self.dropout, self.training)
+                x = F.dropout(self.activation(x), self.dropout, self.training)
         return x
+
+
+def _chain(make_conv, in_dim, hidden, out_dim, layers):
+    """``layers`` convolutions ``make_conv(a, b)`` from in_dim through hidden to out_dim."""
+    dims = [in_dim] + [hidden] * (layers - 1) + [out_dim]
+    return [make_conv(a, b) for a, b in zip(dims[:-1], dims[1:])]
 
 
 class GCN(_ConvStack):
@@ -104,7 +109,7 @@ class GCN(_ConvStack):
     def __init__(self, in_dim, hidden, out_dim, layers=2, dropout=0.5, input_dropout=0.5, cached=False):
         from torch_geometric.nn import GCNConv
 
-        super().__init__(lambda a, b: GCNConv(a, b, cached=cached), in_dim, hidden, out_dim, layers,
+        super().__init__(_chain(lambda a, b: GCNConv(a, b, cached=cached), in_dim, hidden, out_dim, layers),
                          dropout, input_dropout)
 
 
@@ -114,35 +119,22 @@ class SAGE(_ConvStack):
     def __init__(self, in_dim, hidden, out_dim, layers=2, dropout=0.5, input_dropout=0.0):
         from torch_geometric.nn import SAGEConv
 
-        super().__init__(SAGEConv, in_dim, hidden, out_dim, layers, dropout, input_dropout)
+        super().__init__(_chain(SAGEConv, in_dim, hidden, out_dim, layers), dropout, input_dropout)
 
 
-class GAT(nn.Module):
+class GAT(_ConvStack):
     """Velickovic et al.'s GAT: ``heads`` x ``hidden`` ELU layer(s), one averaged output head."""
 
     def __init__(self, in_dim, hidden, out_dim, heads=8, layers=2, dropout=0.6, input_dropout=0.6,
                  out_heads=1):
-        super().__init__()
         from torch_geometric.nn import GATConv
 
-        self.convs = nn.ModuleList()
-        d = in_dim
+        convs, d = [], in_dim
         for _ in range(layers - 1):
-            self.convs.append(GATConv(d, hidden, heads=heads, dropout=dropout))
+            convs.append(GATConv(d, hidden, heads=heads, dropout=dropout))
             d = hidden * heads
-        self.convs.append(GATConv(d, out_dim, heads=out_heads, concat=False, dropout=dropout))
-        self.dropout, self.input_drop = dropout, InputDropout(input_dropout)
-
-    def first_layer_parameters(self):
-        return list(self.convs[0].parameters())
-
-    def forward(self, x, edge_index):
-        x = self.input_drop(x)
-        for i, conv in enumerate(self.convs):
-            x = conv(x, edge_index)
-            if i < len(self.convs) - 1:
-                x = F.dropout(F.elu(x), self.dropout, self.training)
-        return x
+        convs.append(GATConv(d, out_dim, heads=out_heads, concat=False, dropout=dropout))
+        super().__init__(convs, dropout, input_dropout, activation=F.elu)
 
 
 class GRAND(nn.Module):

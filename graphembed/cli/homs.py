@@ -84,6 +84,8 @@ def homs(opts):
             raise InputError("--observable conditional needs --target H (F plus extra edges)")
     t0 = time.perf_counter()
     graph = load_graph(opts)
+    from graphembed.io.readers import read_node_weights
+
     node_weights = read_node_weights(opts["node_weights"]) if opts["node_weights"] else None
     rb = {"auto": "auto", "on": True, "off": False}[opts["rao_blackwell"]]
     sampler = HomomorphismSampler(
@@ -112,46 +114,6 @@ def homs(opts):
         click.echo(json.dumps(summary, default=str))
     elif not opts["quiet"]:
         click.echo(_describe(result))
-
-
-def read_node_weights(path):
-    """{node id: weight} from a CSV/TSV of node,weight rows (a non-numeric first row is a header)."""
-    import csv
-    from pathlib import Path
-
-    from graphembed.io.errors import InputError
-
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{p}: node weight file not found")
-    rows = []
-    with open(p, newline="", encoding="utf-8", errors="replace") as fh:
-        sample = fh.read(4096)
-        fh.seek(0)
-        delim = "\t" if "\t" in sample and "," not in sample else ","
-        for line_no, row in enumerate(csv.reader(fh, delimiter=delim), start=1):
-            row = [c.strip() for c in row]
-            if not row or not row[0] or row[0].startswith("#"):
-                continue
-            if len(row) < 2:
-                raise InputError(f"{p}:{line_no}: expected 'node,weight', got {','.join(row)!r}")
-            try:
-                w = float(row[1])
-            except ValueError:
-                if not rows and line_no == 1:
-                    continue  # header
-                raise InputError(f"{p}:{line_no}: weight {row[1]!r} is not a number") from None
-            rows.append((row[0], w, line_no))
-    if not rows:
-        raise InputError(f"{p}: no node weights")
-    as_int = all(n.lstrip("-").isdigit() for n, _, _ in rows)
-    out = {}
-    for n, w, line_no in rows:
-        key = int(n) if as_int else n
-        if key in out:
-            raise InputError(f"{p}:{line_no}: node {n!r} listed twice")
-        out[key] = w
-    return out
 
 
 def _describe(r):

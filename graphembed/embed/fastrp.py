@@ -148,16 +148,16 @@ class FastRP(BaseEmbedder):
             scale[positive] = degree[positive] ** beta  # a node without out-edges keeps scale 1
         return scale
 
-    def _initial_vectors(self, graph, features, row_offset=0, degree=None):
+    def _initial_vectors(self, graph, features):
         """X_0 (n, dim) float32: degree-scaled random rows, then projected features if any."""
         from graphembed._kernels.spmm import sparse_sign_rows
 
-        degree = graph.weighted_degree() if degree is None else degree
+        degree = graph.weighted_degree()
         n = degree.shape[0]
         d_random = self.dim - self.property_dimension_
         x0 = np.zeros((n, self.dim), dtype=np.float32)
         random_part = x0 if d_random == self.dim else np.empty((n, d_random), np.float32)
-        sparse_sign_rows(n, row_offset, self._density(graph.n_nodes, d_random), self.seed_,
+        sparse_sign_rows(n, 0, self._density(graph.n_nodes, d_random), self.seed_,
                          self._degree_scale(degree), random_part)
         if d_random != self.dim:
             x0[:, :d_random] = random_part

@@ -108,6 +108,43 @@ def read_node_file(path):
     return np.asarray(ids, dtype=object)
 
 
+def read_node_weights(path):
+    """{node id: weight} from a CSV/TSV of node,weight rows (a non-numeric first row is a header)."""
+    import csv
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: node weight file not found")
+    rows = []
+    with open(p, newline="", encoding="utf-8", errors="replace") as fh:
+        sample = fh.read(4096)
+        fh.seek(0)
+        delim = "\t" if "\t" in sample and "," not in sample else ","
+        for line_no, row in enumerate(csv.reader(fh, delimiter=delim), start=1):
+            row = [c.strip() for c in row]
+            if not row or not row[0] or row[0].startswith("#"):
+                continue
+            if len(row) < 2:
+                raise InputError(f"{p}:{line_no}: expected 'node,weight', got {','.join(row)!r}")
+            try:
+                w = float(row[1])
+            except ValueError:
+                if not rows and line_no == 1:
+                    continue  # header
+                raise InputError(f"{p}:{line_no}: weight {row[1]!r} is not a number") from None
+            rows.append((row[0], w, line_no))
+    if not rows:
+        raise InputError(f"{p}: no node weights")
+    as_int = all(n.lstrip("-").isdigit() for n, _, _ in rows)
+    out = {}
+    for n, w, line_no in rows:
+        key = int(n) if as_int else n
+        if key in out:
+            raise InputError(f"{p}:{line_no}: node {n!r} listed twice")
+        out[key] = w
+    return out
+
+
 def read_mat(path):
     """The ``network`` matrix and ``group`` labels (or None) of a benchmark ``.mat`` file."""
     import scipy.io

@@ -18,7 +18,116 @@ import graphembed as ge
 from graphembed.datasets import karate_path
 from graphembed.io.errors import InputError
 from graphembed.structure.hom_embedding import HomomorphismEmbedding, random_partial_ktree
-from graphembed.structure.homomorphisms import Motif, decomposition_log_hom, hom_count
+from graphembed.structure.homomorphisms import Motif, hom_count
+
+
+# ---------------------------------------------------------------------------- einsum oracle
+# An independent exact DP (dense numpy einsum over a tree decomposition) for the library's
+# numba variable elimination to be checked against.
+def decomposition_log_hom(adj, mask, bags, parent, edges):
+    """log hom(F, G) for a batch of graphs by DP over a tree decomposition of F.
+
+    Parameters
+    ----------
+    adj : float64 (z, n, n), z adjacency matrices (padded with zeros to a common n).
+    mask : float64 (z, n), 1 for a real node of graph z, 0 for padding.
+    bags, parent : a tree decomposition of F (see :func:`tree_decomposition`).
+    edges : int (m, 2) edges of F.
+
+    Returns float64 (z,): log hom, -inf where hom = 0. Each bag contracts its assigned edges,
+    node masks and children's messages with ``numpy.einsum``; messages are rescaled to max 1
+    (the scale goes to the log), so nothing overflows. Cost O(|bags| z n^(bag size)).
+    """
+    z = adj.shape[0]
+    nb = len(bags)
+    bagsets = [set(b) for b in bags]
+    children = [[] for _ in range(nb)]
+    for b, p in enumerate(parent):
+        if p >= 0:
+            children[p].append(b)
+    edge_ops = [[] for _ in range(nb)]
+    for i, j in np.asarray(edges).reshape(-1, 2).tolist():
+        b = next(t for t in range(nb) if i in bagsets[t] and j in bagsets[t])
+        edge_ops[b].append((i, j))
+    node_ops = [[] for _ in range(nb)]
+    for v in sorted(set().union(*bagsets)):
+        node_ops[next(t for t in range(nb) if v in bagsets[t])].append(v)
+    # post-order: children before parents
+    post, stack = [], [b for b in range(nb) if parent[b] < 0]
+    while stack:
+        b = stack.pop()
+        post.append(b)
+        stack.extend(children[b])
+    post.reverse()
+    log_total = np.zeros(z)
+    messages = {}
+    for b in post:
+        operands, subs = [], []
+        for i, j in edge_ops[b]:
+            operands.append(adj)
+            subs.append((i, j))
+        for v in node_ops[b]:
+            operands.append(mask)
+            subs.append((v,))
+        for c in children[b]:
+            msg = messages.pop(c)
+            if msg is not None:
+                operands.append(msg[0])
+                subs.append(msg[1])
+        if not operands:
+            messages[b] = None
+            continue
+        present = sorted(set().union(*map(set, subs)))
+        out = tuple(v for v in present if parent[b] >= 0 and v in bagsets[parent[b]])
+        m = _contract(list(zip(operands, map(tuple, subs))), out, z)
+        flat = m.reshape(z, -1)
+        top = flat.max(axis=1) if flat.shape[1] else np.zeros(z)
+        safe = np.where(top > 0, top, 1.0)
+        m = m / safe.reshape((z,) + (1,) * len(out))
+        with np.errstate(divide="ignore"):
+            log_total += np.where(top > 0, np.log(safe), -np.inf)
+        if parent[b] >= 0:
+            messages[b] = (m, out)
+    return log_total
+
+
+def _einsum(ops, out):
+    """einsum over operands [(array (z, ...), vars)] -> array (z, *out)."""
+    names = sorted({v for _, vs in ops for v in vs} | set(out))
+    letter = {v: chr(ord("a") + t) for t, v in enumerate(names)}
+    expr = ",".join("z" + "".join(letter[v] for v in vs) for _, vs in ops)
+    expr += "->z" + "".join(letter[v] for v in out)
+    return np.einsum(expr, *[a for a, _ in ops], optimize="greedy")
+
+
+def _contract(ops, out, z):
+    """Sum out every variable not in ``out`` from the product of ``ops``, one at a time.
+
+    Eliminating s multiplies the operands that hold s; when one of them is a matrix (o, s)
+    whose o no other of them holds, the rest are multiplied elementwise into T(..., s) and
+    the sum over s is a batched matrix product T @ M (BLAS), not a many-operand einsum.
+    """
+    summed = sorted({v for _, vs in ops for v in vs} - set(out))
+    for s in summed:
+        with_s = [op for op in ops if s in op[1]]
+        rest = [op for op in ops if s not in op[1]]
+        others = lambda op: {v for o in with_s if o is not op for v in o[1]}  # noqa: E731
+        mat = next((op for op in with_s if len(op[1]) == 2 and len(with_s) > 1
+                    and next(v for v in op[1] if v != s) not in others(op)), None)
+        if mat is None:
+            keep = tuple(sorted({v for _, vs in with_s for v in vs} - {s}))
+            rest.append((_einsum(with_s, keep), keep))
+        else:
+            o = next(v for v in mat[1] if v != s)
+            front = tuple(sorted(others(mat) - {s}))
+            t = _einsum([op for op in with_s if op is not mat], front + (s,))
+            n = t.shape[-1]
+            m = np.ascontiguousarray(mat[0] if mat[1] == (s, o) else np.swapaxes(mat[0], 1, 2))  # (z, s, o)
+            r = np.matmul(t.reshape(z, -1, n), m)
+            rest.append((r.reshape(t.shape[:-1] + (m.shape[2],)), front + (o,)))
+        ops = rest
+    return _einsum(ops, out)
+
 
 
 # ---------------------------------------------------------------------------- oracles

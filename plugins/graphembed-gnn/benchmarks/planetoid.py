@@ -42,6 +42,11 @@ Usage::
 Models run one after the other (GCN, GAT, GRAND: cheapest first), the datasets interleaved seed
 by seed; past ``--budget-minutes`` a model gets no more seeds than ``--min-seeds``. The table
 says how many seeds each cell got.
+
+Devices: ``--device cpu`` (the default) runs the seeds on the CPU and, where a CUDA GPU is
+present, seed 0 once more on it for the CUDA epoch-time column. ``--device cuda`` runs the seeds
+on the GPU (mixed precision, as ``--device auto`` would) and seed 0 once on the CPU for the CPU
+column, so one short run on a GPU machine gives both columns (``plugins/graphembed-gnn/gpu_check.sh``).
 """
 import argparse
 import json
@@ -127,6 +132,12 @@ def main():
     parser.add_argument("--protocol", choices=PROTOCOLS, default="public",
                         help="public: the Planetoid split; lcc-random: largest connected component, "
                              "a new random 20-per-class split per seed (GRAND's own protocol)")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                        help="device of the seeds' runs; the other device (if present) runs seed 0 "
+                             "once for its epoch-time column")
+    parser.add_argument("--timing-epochs", type=int, default=None,
+                        help="train the other device's seed-0 run for only this many epochs (its "
+                             "accuracy is then not comparable; only its epoch time is used)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--budget-minutes", type=float, default=None,
                         help="start no new seed of a model after this many minutes")
@@ -150,6 +161,10 @@ def main():
     if args.threads:
         torch.set_num_threads(args.threads)
     has_cuda = torch.cuda.is_available()
+    if args.device == "cuda" and not has_cuda and not args.report_only:
+        parser.error("--device cuda: torch sees no CUDA GPU here")
+    # seed 0 once more on the other device, for its epoch-time column
+    timing_device = "cpu" if args.device == "cuda" else ("cuda" if has_cuda else None)
     datasets = args.datasets.split(",")
     models = args.models.split(",")
     data = {}
@@ -162,7 +177,7 @@ def main():
                   for norm in {ROW_NORMALIZE[m] for m in models}}
         data[name] = d
     runs = {key: [] for key in [(m, n) for m in models for n in datasets]}
-    cuda_runs = {}
+    timing_runs = {}
     done = {}
     for path in args.resume:
         with open(path) as fh:
@@ -170,8 +185,8 @@ def main():
                 row = json.loads(line)
                 if row.get("protocol", "public") != args.protocol:
                     continue
-                if row["device"] != "cpu":
-                    cuda_runs.setdefault((row["model"], row["dataset"]), row)
+                if row["device"].split(":")[0] != args.device:
+                    timing_runs.setdefault((row["model"], row["dataset"]), row)
                 else:
                     done[(row["model"], row["dataset"], row["seed"])] = row
     if args.report_only:
@@ -182,16 +197,17 @@ def main():
     loads = [load_average()]
     t_start = time.perf_counter()
 
-    def run(model, name, seed, device):
+    def run(model, name, seed, device, epochs=None):
         d = data[name]
         if args.protocol == "lcc-random":
             masks = lcc_random_split(d["labels"], seed=seed)
         else:
             masks = (d["train_mask"], d["val_mask"], d["test_mask"])
         r = train_node_classifier(d["graph"], d["x"][ROW_NORMALIZE[model]], d["labels"], masks, model,
-                                  device=device, seed=seed, **SETTINGS[(model, name)])
+                                  device=device, seed=seed,
+                                  **{**SETTINGS[(model, name)], **({"epochs": epochs} if epochs else {})})
         row = {"model": model, "dataset": name, "seed": seed, "protocol": args.protocol,
-               "device": r["device"],
+               "device": r["device"], "amp": r["amp"],
                "test_accuracy": r["test_accuracy"], "val_accuracy": r["val_accuracy"],
                "best_epoch": r["best_epoch"], "epochs_run": r["epochs_run"],
                "epoch_seconds": r["epoch_seconds"], "load": load_average()}
@@ -210,16 +226,19 @@ def main():
                 break
             for name in datasets:
                 earlier = done.get((model, name, seed))
-                runs[(model, name)].append(earlier or run(model, name, seed, "cpu"))
-                if has_cuda and seed == 0:
-                    cuda_runs[(model, name)] = run(model, name, seed, "cuda")
+                runs[(model, name)].append(earlier or run(model, name, seed, args.device))
+                if timing_device and seed == 0 and (model, name) not in timing_runs:
+                    timing_runs[(model, name)] = run(model, name, seed, timing_device,
+                                                     epochs=args.timing_epochs)
         loads.append(load_average())
     elapsed = time.perf_counter() - t_start
 
     split = "public splits" if args.protocol == "public" else \
         "largest connected component, a random 20-per-class split per seed"
     print(f"Planetoid ({split}): test accuracy (%) at the epoch of best validation accuracy, "
-          "mean +- std over seeds; median training-epoch time.\n")
+          f"mean +- std over seeds run on the {args.device.upper()}; median training-epoch time"
+          + (f" (the {'CUDA' if args.device == 'cpu' else 'CPU'} column: seed 0 once)" if timing_runs
+             else "") + ".\n")
     print("| model | dataset | published | ours (mean +- std) | seeds | diff | within 1.5 | "
           "CPU ms/epoch | CUDA ms/epoch |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -230,11 +249,12 @@ def main():
         mean = statistics.mean(acc)
         std = statistics.stdev(acc) if len(acc) > 1 else 0.0
         pub = PUBLISHED[(model, name)]
-        cpu_ms = 1000 * statistics.median(r["epoch_seconds"] for r in rows)
-        cuda = cuda_runs.get((model, name))
-        cuda_ms = f"{1000 * cuda['epoch_seconds']:.1f}" if cuda else "no GPU"
+        other = timing_runs.get((model, name))
+        seeds_ms = f"{1000 * statistics.median(r['epoch_seconds'] for r in rows):.1f}"
+        other_ms = f"{1000 * other['epoch_seconds']:.1f}" if other else "no GPU"
+        cpu_ms, cuda_ms = (seeds_ms, other_ms) if args.device == "cpu" else (other_ms, seeds_ms)
         print(f"| {model.upper()} | {name} | {pub:.1f} | {mean:.1f} +- {std:.1f} | {len(acc)} | "
-              f"{mean - pub:+.1f} | {'yes' if abs(mean - pub) <= 1.5 else 'no'} | {cpu_ms:.1f} | {cuda_ms} |")
+              f"{mean - pub:+.1f} | {'yes' if abs(mean - pub) <= 1.5 else 'no'} | {cpu_ms} | {cuda_ms} |")
     threads = torch.get_num_threads()
     all_rows = [r for rows in runs.values() for r in rows]
     run_loads = sorted(float(r["load"].split()[0]) for r in all_rows if r.get("load", "n/a") != "n/a")
@@ -245,11 +265,18 @@ def main():
           f"load averages (1/5/15 min) at start and after each model: {' ; '.join(loads)}; "
           f"wall time of this invocation {elapsed / 60:.1f} min.")
     if has_cuda:
-        print(f"CUDA: {torch.cuda.get_device_name(0)}; CUDA column = seed 0 on the GPU "
-              f"(test accuracy there: " + ", ".join(
-                  f"{m}/{n} {100 * r['test_accuracy']:.1f}" for (m, n), r in cuda_runs.items()) + ").")
+        amp = {r.get("amp") for rows in runs.values() for r in rows if r["device"] != "cpu"} | \
+              {r.get("amp") for r in timing_runs.values() if r["device"] != "cpu"}
+        print(f"CUDA: {torch.cuda.get_device_name(0)}, torch CUDA {torch.version.cuda}, mixed "
+              f"precision {'on' if amp == {True} else 'off' if amp == {False} else amp}.")
     else:
         print("CUDA: no CUDA GPU on this machine, so no CUDA epoch times.")
+    if timing_runs and args.timing_epochs:
+        print(f"The other device's seed-0 runs trained {args.timing_epochs} epochs only (timing).")
+    elif timing_runs:
+        print(f"Seed 0 on the {'GPU' if args.device == 'cpu' else 'CPU'} (the other time column), "
+              "test accuracy: " + ", ".join(f"{m}/{n} {100 * r['test_accuracy']:.1f}"
+                                            for (m, n), r in timing_runs.items()) + ".")
     if ("grand", "citeseer") in runs:
         print("GRAND on CiteSeer uses the published Cora settings (the published CiteSeer ones "
               "did no better on seed 0 at 6x the cost).")

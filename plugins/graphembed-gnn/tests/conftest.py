@@ -8,13 +8,17 @@ import torch
 # Tiny graphs gain nothing from threads, and busy-waiting OpenMP threads crawl on a loaded machine.
 torch.set_num_threads(1)
 
-# GRAPHEMBED_GNN_TEST_DEVICE=cuda runs the training tests on the GPU (the device check script).
-DEVICE = os.environ.get("GRAPHEMBED_GNN_TEST_DEVICE", "cpu")
+
+
+def pytest_addoption(parser):
+    # `pytest --device cuda` (or GRAPHEMBED_GNN_TEST_DEVICE=cuda) runs the training tests on the GPU.
+    parser.addoption("--device", default=os.environ.get("GRAPHEMBED_GNN_TEST_DEVICE", "cpu"),
+                     choices=("cpu", "cuda"), help="device of the plugin's training tests")
 
 
 @pytest.fixture
-def device():
-    return DEVICE
+def device(request):
+    return request.config.getoption("--device")
 
 
 def planted_partition(seed=0, blocks=4, size=50, p_in=0.2, p_out=0.01, signal=1.0, noise=1.5):

@@ -384,3 +384,42 @@ def test_single_letter_string_ids_on_the_first_line_are_an_edge(tmp_path):
     g = read_graph(path)
     assert g.n_nodes == 3 and g.n_edges == 3
     assert sorted(g.node_ids.tolist()) == ["a", "b", "c"]
+
+
+# ---------------------------------------------------------------------------- node,value tables
+def test_read_node_rows_separators_comments_and_line_numbers(tmp_path):
+    from graphembed.io.readers import read_node_rows
+
+    cases = {"t.tsv": "# c\n\na\t1\n%x\nb\t 2\n", "c.csv": "a, 1\n# c\n\nb,2\n",
+             "s.txt": "a;1\n\n\nb;2\n", "w.txt": "a   1\n#\nb 2\n"}
+    lines = {"t.tsv": [3, 5], "c.csv": [1, 4], "s.txt": [1, 4], "w.txt": [1, 3]}
+    for name, text in cases.items():
+        (tmp_path / name).write_text(text)
+        rows = read_node_rows(tmp_path / name)
+        assert rows == [(lines[name][0], ["a", "1"]), (lines[name][1], ["b", "2"])], name
+    (tmp_path / "empty.csv").write_text("# nothing\n\n")
+    assert read_node_rows(tmp_path / "empty.csv") == []
+    with pytest.raises(InputError, match="labels file not found"):
+        read_node_rows(tmp_path / "missing.csv", "labels")
+    (tmp_path / "latin.csv").write_bytes(b"a,1\n\xe9,2\n")
+    with pytest.raises(InputError, match="not UTF-8"):
+        read_node_rows(tmp_path / "latin.csv")
+
+
+def test_node_table_errors_name_the_file_line(tmp_path):
+    from graphembed.io.readers import read_node_weights
+    from graphembed.tasks.classify import read_labels
+
+    f = tmp_path / "w.csv"
+    f.write_text("node,weight\n# comment\n1,0.5\n\n2,heavy\n")
+    with pytest.raises(InputError, match=r"w.csv: line 5: weight 'heavy' is not a number"):
+        read_node_weights(f)
+    f.write_text("# weights\nnode\tweight\n1\t0.5\n2\t2\n")
+    assert read_node_weights(f) == {1: 0.5, 2: 2.0}
+    f.write_text("1,0.5\n\n1,2\n")
+    with pytest.raises(InputError, match="line 3: node '1' listed twice"):
+        read_node_weights(f)
+    lab = tmp_path / "l.csv"
+    lab.write_text("# labels\nnode,label\n1,a\n\n2\n")
+    with pytest.raises(InputError, match=r"l.csv: line 5: expected 2 columns"):
+        read_labels(lab, np.array([1, 2]))

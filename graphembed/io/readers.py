@@ -108,31 +108,50 @@ def read_node_file(path):
     return np.asarray(ids, dtype=object)
 
 
-def read_node_weights(path):
-    """{node id: weight} from a CSV/TSV of node,weight rows (a non-numeric first row is a header)."""
+def read_node_rows(path, what="node table"):
+    """Data rows of a small ``node,value`` text file as a list of (line number, fields).
+
+    The separator (tab, comma, semicolon or whitespace) is read off the first data row; blank
+    lines and lines starting with ``#`` or ``%`` are skipped; fields are stripped; line numbers
+    are the file's own (1-based), so errors can name them. ``what`` names the file in errors.
+    Callers decide on a header row and on the meaning of the columns.
+    """
     import csv
 
     p = Path(path)
     if not p.is_file():
-        raise InputError(f"{p}: node weight file not found")
+        raise InputError(f"{p}: {what} file not found")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{p}: not UTF-8 text (byte {exc.start})") from None
+    numbered = [(k, ln) for k, ln in enumerate(text.splitlines(), start=1)
+                if ln.strip() and not ln.lstrip().startswith(("#", "%"))]
+    if not numbered:
+        return []
+    first = numbered[0][1]
+    delimiter = next((d for d in ("\t", ",", ";") if d in first), None)
+    if delimiter is None:
+        fields = [ln.split() for _, ln in numbered]
+    else:
+        fields = csv.reader([ln for _, ln in numbered], delimiter=delimiter)
+    return [(k, [f.strip() for f in row]) for (k, _), row in zip(numbered, fields)]
+
+
+def read_node_weights(path):
+    """{node id: weight} from a CSV/TSV of node,weight rows (a non-numeric first row is a header)."""
+    p = Path(path)
     rows = []
-    with open(p, newline="", encoding="utf-8", errors="replace") as fh:
-        sample = fh.read(4096)
-        fh.seek(0)
-        delim = "\t" if "\t" in sample and "," not in sample else ","
-        for line_no, row in enumerate(csv.reader(fh, delimiter=delim), start=1):
-            row = [c.strip() for c in row]
-            if not row or not row[0] or row[0].startswith("#"):
-                continue
-            if len(row) < 2:
-                raise InputError(f"{p}:{line_no}: expected 'node,weight', got {','.join(row)!r}")
-            try:
-                w = float(row[1])
-            except ValueError:
-                if not rows and line_no == 1:
-                    continue  # header
-                raise InputError(f"{p}:{line_no}: weight {row[1]!r} is not a number") from None
-            rows.append((row[0], w, line_no))
+    for i, (line_no, row) in enumerate(read_node_rows(p, "node weight")):
+        if len(row) < 2:
+            raise InputError(f"{p}: line {line_no}: expected 'node,weight', got {','.join(row)!r}")
+        try:
+            w = float(row[1])
+        except ValueError:
+            if i == 0:
+                continue  # header
+            raise InputError(f"{p}: line {line_no}: weight {row[1]!r} is not a number") from None
+        rows.append((row[0], w, line_no))
     if not rows:
         raise InputError(f"{p}: no node weights")
     as_int = all(n.lstrip("-").isdigit() for n, _, _ in rows)
@@ -140,7 +159,7 @@ def read_node_weights(path):
     for n, w, line_no in rows:
         key = int(n) if as_int else n
         if key in out:
-            raise InputError(f"{p}:{line_no}: node {n!r} listed twice")
+            raise InputError(f"{p}: line {line_no}: node {n!r} listed twice")
         out[key] = w
     return out
 

@@ -124,37 +124,29 @@ def read_labels(path, node_ids):
 
 
 def _read_label_text(path, node_ids):
-    import csv
+    from graphembed.io.readers import read_node_rows
 
-    with open(path, newline="", encoding="utf-8") as fh:
-        text = fh.read()
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    if not lines:
+    rows = read_node_rows(path, "labels")
+    if not rows:
         raise InputError(f"{path}: no labels found (expected rows node,label)")
-    first = lines[0]
-    delimiter = "\t" if "\t" in first else "," if "," in first else None
-    if delimiter is None:
-        rows = [ln.split() for ln in lines]
-    else:
-        rows = list(csv.reader(lines, delimiter=delimiter))
     conv = _key_for(node_ids)
     index = {v: i for i, v in enumerate(node_ids.tolist())}
     start = 0
-    if len(rows[0]) >= 2 and conv(rows[0][0].strip()) not in index and len(rows) > 1 \
-            and conv(rows[1][0].strip()) in index:
+    if len(rows[0][1]) >= 2 and conv(rows[0][1][0]) not in index and len(rows) > 1 \
+            and conv(rows[1][1][0]) in index:
         start = 1  # header
     pairs, unmatched = [], 0
-    for k, row in enumerate(rows[start:], start + 1):
+    for line_no, row in rows[start:]:
         if len(row) < 2:
-            raise InputError(f"{path}: line {k}: expected 2 columns (node, label), found {len(row)}")
-        i = index.get(conv(row[0].strip()))
+            raise InputError(f"{path}: line {line_no}: expected 2 columns (node, label), found {len(row)}")
+        i = index.get(conv(row[0]))
         if i is None:
             unmatched += 1
             continue
-        pairs.append((i, row[1].strip()))
+        pairs.append((i, row[1]))
     if not pairs:
         raise InputError(f"{path}: none of the {len(rows) - start} labelled nodes is in the embedding "
-                         f"(first id {rows[start][0]!r})")
+                         f"(first id {rows[start][1][0]!r})")
     values = sorted({lab for _, lab in pairs}, key=_natural)
     col = {v: j for j, v in enumerate(values)}
     y = np.zeros((len(node_ids), len(values)), dtype=bool)

@@ -116,25 +116,16 @@ def read_labels(path, graph):
     The first two columns are the node id and its label; a header line is detected when its
     first field is not a node of the graph.
     """
-    import csv
+    from graphembed.io.readers import read_node_rows
 
     path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: labels file not found")
-    text = path.read_text()
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith(("#", "%"))]
-    if not lines:
+    rows = read_node_rows(path, "labels")
+    if not rows:
         raise InputError(f"{path}: no labels found")
-    try:
-        dialect = csv.Sniffer().sniff(lines[0], delimiters=",\t; ")
-        delimiter = dialect.delimiter
-    except csv.Error:
-        delimiter = ","
     lookup = graph.id_lookup()
     int_ids = graph.node_ids.dtype.kind in "iu"
 
     def key(field):
-        field = field.strip()
         if int_ids:
             try:
                 return int(field)
@@ -142,21 +133,16 @@ def read_labels(path, graph):
                 return None
         return field
 
-    rows = list(csv.reader(lines, delimiter=delimiter, skipinitialspace=True))
-    if rows and key(rows[0][0]) not in lookup:
-        start = 1  # header
-    else:
-        start = 0
+    start = 1 if key(rows[0][1][0]) not in lookup else 0  # a header
     labels = np.full(graph.n_nodes, -1, dtype=np.int64)
     names = {}
-    for offset, row in enumerate(rows[start:], start=start):
+    for line_no, row in rows[start:]:
         if len(row) < 2:
-            raise InputError(f"{path}: line {offset + 1}: expected 2 columns (node, label), found {len(row)}")
+            raise InputError(f"{path}: line {line_no}: expected 2 columns (node, label), found {len(row)}")
         node = lookup.get(key(row[0]))
         if node is None:
-            raise InputError(f"{path}: line {offset + 1}: node {row[0].strip()!r} is not in the graph")
-        label = row[1].strip()
-        labels[node] = names.setdefault(label, len(names))
+            raise InputError(f"{path}: line {line_no}: node {row[0]!r} is not in the graph")
+        labels[node] = names.setdefault(row[1], len(names))
     if len(names) < 2:
         raise InputError(f"{path}: need at least 2 classes, found {len(names)}")
     return labels, sorted(names, key=names.get)

@@ -18,8 +18,8 @@ is present, on CUDA (measured in the same run). Hyperparameters and inputs are e
   to 1e-5; source term beta * X0 with X0 detached (``ODEblock.set_x0``); T = 18.29; dopri5
   with atol = 822e-7, rtol = 822e-9; Adamax lr 0.0229, weight decay 0.00508 on every parameter;
   input dropout 0.5, dropout 0.047; 100 epochs; raw 0/1 bag-of-words (the authors' ``data.py``
-  loads torch_geometric's ``Planetoid(path, ds)`` with no ``NormalizeFeatures``). The same
-  settings for CiteSeer (see SETTINGS for why not the CiteSeer ones).
+  loads torch_geometric's ``Planetoid(path, ds)`` with no ``NormalizeFeatures``). On CiteSeer,
+  settings chosen on the validation nodes by ``benchmarks/grand_search.py`` (see SETTINGS).
 
 Published figures: GCN and GAT are their papers' public-split numbers. GRAND's 83.6 / 73.4 come
 from the authors' own protocol, not the public split: their ``run_GNN.py`` defines
@@ -66,12 +66,16 @@ SETTINGS = {
     ("gcn", "cora"): {}, ("gcn", "citeseer"): {},
     ("gat", "cora"): {}, ("gat", "citeseer"): {},
     ("grand", "cora"): {},  # the model's defaults are the published Cora run
-    # The published CiteSeer run (exp-kernel attention dim 32, T = 7.87, Adam lr 0.0086, weight
-    # decay 0.1, dropouts 0.75 / 0.68, 250 epochs) gave 71.0 (public split, seed 0) on raw
-    # features, as the Cora settings do (70.9, seed 0), at 277 s per seed instead of 45 s, so
-    # CiteSeer uses the Cora settings. (On row-normalised features, before the model followed
-    # the authors' code, it had collapsed to one class.)
-    ("grand", "citeseer"): {},
+    # CiteSeer: chosen on the public split's validation nodes only (benchmarks/grand_search.py:
+    # 54 random settings and 3 anchors on seeds 0-2, the top ones on seeds 0-9, ranked by mean
+    # validation accuracy). The Cora settings reach 72.0 validation / 70.1 test; the authors'
+    # CiteSeer run (exp-kernel attention dim 32, T = 7.87, Adam, weight decay 0.1, 250 epochs,
+    # dopri5) 73.5 validation at over twice this cost; this setting 74.2.
+    ("grand", "citeseer"): {"hidden": 80, "time": 12.0, "lr": 0.00584, "weight_decay": 0.124,
+                            "input_dropout": 0.609, "dropout": 0.463, "optimizer": "adam",
+                            "attention_type": "exp_kernel", "attention_dim": 16,
+                            "attention_norm": "target", "attention_fn": "softmax", "solver": "rk4",
+                            "step_size": 1.0, "heads": 8, "epochs": 300, "patience": 100},
 }
 
 
@@ -278,8 +282,8 @@ def main():
               "test accuracy: " + ", ".join(f"{m}/{n} {100 * r['test_accuracy']:.1f}"
                                             for (m, n), r in timing_runs.items()) + ".")
     if ("grand", "citeseer") in runs:
-        print("GRAND on CiteSeer uses the published Cora settings (the published CiteSeer ones "
-              "did no better on seed 0 at 6x the cost).")
+        print("GRAND on CiteSeer uses settings chosen on the validation nodes "
+              "(benchmarks/grand_search.py; see SETTINGS).")
     if "grand" in models:
         print(f"Protocol: {args.protocol}. GRAND's published figures are for the authors' own "
               "protocol (largest connected component, random 20-per-class splits: "

@@ -264,7 +264,7 @@ def run(data_dir, datasets=None, methods=METHODS, *, splits=5, seed=0, threads=N
                 if info["table"] == 2:
                     sel = None
                     if select and m == "node2vec":
-                        say(f"  node2vec: selecting p, q (10-fold CV on 10% of the labelled nodes)")
+                        say("  node2vec: selecting p, q (10-fold CV on 10% of the labelled nodes)")
                         walk = {k: v for k, v in params.items() if k not in ("p", "q")}
                         sel = select_pq(graph, labels, seed=seed, threads=threads, log=say,
                                         keep_best=True, **walk)

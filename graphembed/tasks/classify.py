@@ -240,8 +240,6 @@ def node_classification_protocols(x, labels, train=0.5, splits=5, protocols=PROT
                                   C=0.1, standardize=True, n_jobs=None):
     """{protocol: result of :func:`node_classification`} for several protocols, from one fit
     per split (the protocols differ only in how decision values become labels)."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.multiclass import OneVsRestClassifier
     from sklearn.preprocessing import StandardScaler
 
     from graphembed.embedding import Embedding
@@ -273,17 +271,8 @@ def node_classification_protocols(x, labels, train=0.5, splits=5, protocols=PROT
     scores = {p: ([], []) for p in protocols}
     for s in range(splits):
         tr, te = split_indices(n, train, seed, s)
-        clf = OneVsRestClassifier(LogisticRegression(solver="liblinear", C=C), n_jobs=n_jobs)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # labels absent from a training share
-            clf.fit(x[tr], y[tr].astype(np.int8))
-        decision = mask_untrained(_decision(clf, x[te], y.shape[1]), y[tr])
-        for protocol in protocols:
-            if protocol == "topk":
-                pred = top_k_predict(decision, y[te].sum(axis=1))
-            else:
-                pred = threshold_predict(decision, multilabel)
-            ma, mi = f1_macro_micro(y[te], pred)
+        for protocol, (ma, mi) in fit_and_score(x, y, tr, te, protocols, C=C, multilabel=multilabel,
+                                                n_jobs=n_jobs).items():
             scores[protocol][0].append(ma)
             scores[protocol][1].append(mi)
     out = {}
@@ -299,6 +288,28 @@ def node_classification_protocols(x, labels, train=0.5, splits=5, protocols=PROT
             "protocol_note": note, "multilabel": multilabel, "nodes": int(n),
             "classes": int(y.shape[1]), "train": float(train), "splits": int(splits), "C": C,
             "standardize": bool(standardize)}
+    return out
+
+
+def fit_and_score(x, y, tr, te, protocols=("topk",), *, C=0.1, multilabel=True, n_jobs=None):
+    """{protocol: (Macro-F1, Micro-F1)} of one-vs-rest liblinear logistic regression (``C``)
+    trained on rows ``tr`` of ``x`` (n, d) and boolean labels ``y`` (n, c), scored on rows ``te``.
+    ``multilabel`` only matters to the threshold protocol (False: arg-max)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.multiclass import OneVsRestClassifier
+
+    clf = OneVsRestClassifier(LogisticRegression(solver="liblinear", C=C), n_jobs=n_jobs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # labels absent from a training share
+        clf.fit(x[tr], y[tr].astype(np.int8))
+    decision = mask_untrained(_decision(clf, x[te], y.shape[1]), y[tr])
+    out = {}
+    for protocol in protocols:
+        if protocol == "topk":
+            pred = top_k_predict(decision, y[te].sum(axis=1))
+        else:
+            pred = threshold_predict(decision, multilabel)
+        out[protocol] = f1_macro_micro(y[te], pred)
     return out
 
 

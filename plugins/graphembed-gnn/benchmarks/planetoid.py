@@ -203,13 +203,15 @@ def main():
 
     def run(model, name, seed, device, epochs=None):
         d = data[name]
+        settings = dict(SETTINGS[(model, name)])
+        if epochs:
+            settings["epochs"] = epochs
         if args.protocol == "lcc-random":
             masks = lcc_random_split(d["labels"], seed=seed)
         else:
             masks = (d["train_mask"], d["val_mask"], d["test_mask"])
         r = train_node_classifier(d["graph"], d["x"][ROW_NORMALIZE[model]], d["labels"], masks, model,
-                                  device=device, seed=seed,
-                                  **{**SETTINGS[(model, name)], **({"epochs": epochs} if epochs else {})})
+                                  device=device, seed=seed, **settings)
         row = {"model": model, "dataset": name, "seed": seed, "protocol": args.protocol,
                "device": r["device"], "amp": r["amp"],
                "test_accuracy": r["test_accuracy"], "val_accuracy": r["val_accuracy"],

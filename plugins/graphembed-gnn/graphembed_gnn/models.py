@@ -137,6 +137,72 @@ class GAT(_ConvStack):
         super().__init__(convs, dropout, input_dropout, activation=F.elu)
 
 
+def quiet_sparse_warnings():
+    """Silence torch's notes that sparse CSR support is in beta and that invariant checks are off
+    (printed on the first sparse tensor built: the plugin builds them from valid indices)."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*[Ss]parse.*(beta|invariant)", category=UserWarning)
+
+
+class _EdgePlan:
+    """CSR layouts of one edge list (E,) = (src, dst) on n nodes, both ways: rows by target
+    (``A z``) and rows by source (``A^T g``), with the edge order of each."""
+
+    def __init__(self, src, dst, n):
+        quiet_sparse_warnings()
+        self.src, self.dst, self.n = src, dst, n
+        self.by_target = self._layout(dst, src)
+        self.by_source = self._layout(src, dst)
+
+    def _layout(self, rows, cols):
+        n = self.n
+        order = torch.argsort(rows * n + cols)
+        crow = torch.zeros(n + 1, dtype=torch.int64, device=rows.device)
+        crow[1:] = torch.cumsum(torch.bincount(rows, minlength=n), 0)
+        return order, crow, cols[order]
+
+    def matrix(self, weights, transpose=False):
+        order, crow, col = self.by_source if transpose else self.by_target
+        return torch.sparse_csr_tensor(crow, col, weights[order], (self.n, self.n))
+
+
+class _EdgeAggregate(torch.autograd.Function):
+    """out[i] = sum over edges j -> i of w_e z[j]: a CSR product forward, A^T g and a sampled
+    product <g_i, z_j> on the edge pattern backward. On the CPU 4-5x faster than gathering
+    z[src] and scattering with index_add (which builds an (E, d) tensor both ways)."""
+
+    @staticmethod
+    def forward(ctx, weights, z, plan):
+        ctx.save_for_backward(weights, z)
+        ctx.plan = plan
+        return plan.matrix(weights) @ z
+
+    @staticmethod
+    def backward(ctx, grad):
+        weights, z = ctx.saved_tensors
+        plan = ctx.plan
+        grad = grad.contiguous()
+        grad_z = plan.matrix(weights, transpose=True) @ grad if ctx.needs_input_grad[1] else None
+        grad_w = None
+        if ctx.needs_input_grad[0]:
+            pattern = plan.matrix(torch.zeros_like(weights))
+            sampled = torch.sparse.sampled_addmm(pattern, grad, z.t(), beta=0.0).values()
+            grad_w = torch.empty_like(weights)
+            grad_w[plan.by_target[0]] = sampled
+        return grad_w, grad_z, None
+
+
+def aggregate(weights, z, src, dst, plan=None):
+    """(n, d): row i is sum over edges e = (src_e -> dst_e = i) of weights[e] * z[src_e].
+
+    With ``plan`` (an :class:`_EdgePlan` of the same edges, CPU) through CSR products; without,
+    by gather and ``index_add`` (the CUDA path)."""
+    if plan is not None:
+        return _EdgeAggregate.apply(weights, z, plan)
+    return torch.zeros_like(z).index_add_(0, dst, weights.unsqueeze(1) * z[src])
+
+
 class GRAND(nn.Module):
     """GRAND-l (Chamberlain et al. 2021): features diffused by dX/dt = alpha (A(X0) - I) X + beta X0.
 
@@ -202,10 +268,13 @@ class GRAND(nn.Module):
     def _with_self_loops(self, edge_index, n):
         from torch_geometric.utils import add_remaining_self_loops
 
-        key = (edge_index.data_ptr(), edge_index.shape[1], n)
-        if self._loops is None or self._loops[0] != key:
-            self._loops = (key, add_remaining_self_loops(edge_index, num_nodes=n)[0])
-        return self._loops[1]
+        # keyed by the tensor itself (held, so its memory cannot be reused by another edge list)
+        key = (edge_index, edge_index._version, n)
+        if self._loops is None or self._loops[0][0] is not edge_index or self._loops[0][1:] != key[1:]:
+            loops = add_remaining_self_loops(edge_index, num_nodes=n)[0]
+            plan = _EdgePlan(loops[0], loops[1], n) if loops.device.type == "cpu" else None
+            self._loops = (key, loops, plan)
+        return self._loops[1], self._loops[2]
 
     def attention(self, x, edge_index):
         """Edge weights (E,) of A: mean over heads of the scores normalised over each source's
@@ -237,15 +306,15 @@ class GRAND(nn.Module):
         with torch.autocast(device_type=x.device.type, enabled=False):
             if x.dtype in (torch.float16, torch.bfloat16):
                 x = x.float()
-            ei = self._with_self_loops(edge_index, n)
-            weights = self.attention(x, ei).unsqueeze(1)
+            ei, plan = self._with_self_loops(edge_index, n)
+            weights = self.attention(x, ei)
             src, dst = ei
             alpha = torch.sigmoid(self.alpha_train)
             beta = self.beta_train
             x0 = x.detach()
 
             def diffusion(t, z):
-                az = torch.zeros_like(z).index_add_(0, dst, weights * z[src])
+                az = aggregate(weights, z, src, dst, plan)
                 dz = alpha * (az - z)
                 return dz + beta * x0 if self.add_source else dz
 

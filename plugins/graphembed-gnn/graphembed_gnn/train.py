@@ -161,9 +161,9 @@ def _train(graph, features, labels, masks, model, *, device, amp, batching, batc
     sparse_input = full and model != "sage" and dev.type == "cpu" and \
         np.count_nonzero(features) < 0.1 * features.size
     if sparse_input:  # bag-of-words: the first layer as a sparse product, 5-10x faster on CPU
-        import warnings
+        from graphembed_gnn.models import quiet_sparse_warnings
 
-        warnings.filterwarnings("ignore", message=".*[Ss]parse.*(beta|invariant)", category=UserWarning)
+        quiet_sparse_warnings()
         x = x.to_sparse_csr()
     y = torch.from_numpy(labels).to(dev)
     ei = make_edge_index(graph, dev)

@@ -91,8 +91,26 @@ SPACES = {
         "attention_norm": ("choice", ["target"]),
         "attention_fn": ("choice", ["softmax"]),
     },
+    # session 15: around the selected r023 (hidden 80, T 12, lr 0.0058, weight decay 0.12, input
+    # dropout 0.61, dropout 0.46, attention dim 16, 8 heads), also varying heads and epochs
+    "local": {
+        "row_normalize": ("choice", [False]),
+        "hidden": ("choice", [64, 80, 128]),
+        "time": ("choice", [8.0, 10.0, 12.0, 15.0, 18.0]),
+        "lr": ("loguniform", (0.003, 0.01)),
+        "weight_decay": ("loguniform", (0.06, 0.25)),
+        "input_dropout": ("uniform", (0.5, 0.72)),
+        "dropout": ("uniform", (0.3, 0.6)),
+        "optimizer": ("choice", ["adam"]),
+        "attention_type": ("choice", ["exp_kernel"]),
+        "attention_dim": ("choice", [8, 16, 32]),
+        "attention_norm": ("choice", ["target"]),
+        "attention_fn": ("choice", ["softmax"]),
+        "heads": ("choice", [1, 2, 4, 8]),
+        "epochs": ("choice", [300, 450]),
+    },
 }
-PREFIX = {"broad": "r", "focused": "f"}
+PREFIX = {"broad": "r", "focused": "f", "local": "l"}
 # Fixed for every random setting.
 FIXED = {"solver": "rk4", "step_size": 1.0, "heads": 8, "epochs": 300, "patience": 100}
 
@@ -111,11 +129,11 @@ ANCHORS = {
 
 def draw_configs(n, draw_seed=0, space="broad"):
     """``n`` random settings from ``SPACES[space]`` (plus :data:`FIXED`), named r000, r001, ...
-    (broad) or f000, f001, ... (focused)."""
+    (broad), f000, f001, ... (focused) or l000, ... (local)."""
     rng = np.random.default_rng(draw_seed)
     out = {}
     for i in range(n):
-        cfg = {}
+        cfg = dict(FIXED)  # a space may override these (the local space draws heads and epochs)
         for key, (kind, values) in SPACES[space].items():
             if kind == "choice":
                 cfg[key] = values[int(rng.integers(len(values)))]
@@ -124,7 +142,6 @@ def draw_configs(n, draw_seed=0, space="broad"):
             else:
                 lo, hi = (math.log(v) for v in values)
                 cfg[key] = float(f"{math.exp(rng.uniform(lo, hi)):.3g}")
-        cfg.update(FIXED)
         if cfg["attention_dim"] % cfg["heads"]:
             cfg["attention_dim"] = cfg["heads"] * max(1, cfg["attention_dim"] // cfg["heads"])
         out[f"{PREFIX[space]}{i:03d}"] = cfg

@@ -151,7 +151,7 @@ class _EdgePlan:
 
     def __init__(self, src, dst, n):
         quiet_sparse_warnings()
-        self.src, self.dst, self.n = src, dst, n
+        self.n = n
         self.by_target = self._layout(dst, src)
         self.by_source = self._layout(src, dst)
 

@@ -269,12 +269,12 @@ class GRAND(nn.Module):
         from torch_geometric.utils import add_remaining_self_loops
 
         # keyed by the tensor itself (held, so its memory cannot be reused by another edge list)
-        key = (edge_index, edge_index._version, n)
-        if self._loops is None or self._loops[0][0] is not edge_index or self._loops[0][1:] != key[1:]:
+        state = (edge_index._version, n)
+        if self._loops is None or self._loops[0] is not edge_index or self._loops[1] != state:
             loops = add_remaining_self_loops(edge_index, num_nodes=n)[0]
             plan = _EdgePlan(loops[0], loops[1], n) if loops.device.type == "cpu" else None
-            self._loops = (key, loops, plan)
-        return self._loops[1], self._loops[2]
+            self._loops = (edge_index, state, loops, plan)
+        return self._loops[2], self._loops[3]
 
     def attention(self, x, edge_index):
         """Edge weights (E,) of A: mean over heads of the scores normalised over each source's

@@ -213,8 +213,9 @@ def run(data_dir, datasets=None, methods=METHODS, *, splits=5, seed=0, threads=N
     and evaluate the chosen point (its fit from the selection is reused); the row gets
     ``pq_selection`` (the grid of CV scores) and ``macro_f1_topk_unseen``: the same splits'
     protocol on the labelled nodes outside the selection sample only. Table 4 keeps its p, q.
-    ``quick``: 2 walks of length 20 and one split (a smoke run, not a result). ``log``: callable(str) for progress lines;
-    ``on_row``: callable(rows so far) after each row (to save partial results).
+    ``quick``: 2 walks of length 20 and one split (a smoke run, not a result). ``log``:
+    callable(str) for progress lines; ``on_row``: callable(rows so far) after each row (to save
+    partial results).
     """
     from graphembed.tasks.classify import _indicator, node_classification_protocols
     from graphembed.tasks.linkpred import HEURISTICS, evaluate, make_embedder

@@ -101,24 +101,22 @@ SPACES = {
         "attention_norm": ("choice", ["target"]),
         "attention_fn": ("choice", ["softmax"]),
     },
-    # session 15: around the selected r023 (hidden 80, T 12, lr 0.0058, weight decay 0.12, input
-    # dropout 0.61, dropout 0.46, attention dim 16, 8 heads), also varying heads and epochs
-    "local": {
-        "row_normalize": ("choice", [False]),
-        "hidden": ("choice", [64, 80, 128]),
-        "time": ("choice", [8.0, 10.0, 12.0, 15.0, 18.0]),
-        "lr": ("loguniform", (0.003, 0.01)),
-        "weight_decay": ("loguniform", (0.06, 0.25)),
-        "input_dropout": ("uniform", (0.5, 0.72)),
-        "dropout": ("uniform", (0.3, 0.6)),
-        "optimizer": ("choice", ["adam"]),
-        "attention_type": ("choice", ["exp_kernel"]),
-        "attention_dim": ("choice", [8, 16, 32]),
-        "attention_norm": ("choice", ["target"]),
-        "attention_fn": ("choice", ["softmax"]),
-        "heads": ("choice", [1, 2, 4, 8]),
-        "epochs": ("choice", [300, 450]),
-    },
+}
+# session 15: around the selected r023 (hidden 80, T 12, lr 0.0058, weight decay 0.12, input
+# dropout 0.61, dropout 0.46, attention dim 16, 8 heads): the focused space's fixed choices, its
+# ranges narrowed, raw features only, and heads and epochs drawn too
+SPACES["local"] = {
+    **SPACES["focused"],
+    "row_normalize": ("choice", [False]),
+    "hidden": ("choice", [64, 80, 128]),
+    "time": ("choice", [8.0, 10.0, 12.0, 15.0, 18.0]),
+    "lr": ("loguniform", (0.003, 0.01)),
+    "weight_decay": ("loguniform", (0.06, 0.25)),
+    "input_dropout": ("uniform", (0.5, 0.72)),
+    "dropout": ("uniform", (0.3, 0.6)),
+    "attention_dim": ("choice", [8, 16, 32]),
+    "heads": ("choice", [1, 2, 4, 8]),
+    "epochs": ("choice", [300, 450]),
 }
 PREFIX = {"broad": "r", "focused": "f", "local": "l"}
 # Fixed for every random setting.

@@ -174,9 +174,10 @@ class _EdgeAggregate(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, weights, z, plan):
+        a = plan.matrix(weights)
         ctx.save_for_backward(weights, z)
-        ctx.plan = plan
-        return plan.matrix(weights) @ z
+        ctx.plan, ctx.a = plan, a
+        return a @ z
 
     @staticmethod
     def backward(ctx, grad):
@@ -186,8 +187,8 @@ class _EdgeAggregate(torch.autograd.Function):
         grad_z = plan.matrix(weights, transpose=True) @ grad if ctx.needs_input_grad[1] else None
         grad_w = None
         if ctx.needs_input_grad[0]:
-            pattern = plan.matrix(torch.zeros_like(weights))
-            sampled = torch.sparse.sampled_addmm(pattern, grad, z.t(), beta=0.0).values()
+            # A's stored entries are the pattern; beta = 0 leaves their values out of the result
+            sampled = torch.sparse.sampled_addmm(ctx.a, grad, z.t(), beta=0.0).values()
             grad_w = torch.empty_like(weights)
             grad_w[plan.by_target[0]] = sampled
         return grad_w, grad_z, None

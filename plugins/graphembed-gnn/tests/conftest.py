@@ -9,7 +9,6 @@ import torch
 torch.set_num_threads(1)
 
 
-
 def pytest_addoption(parser):
     # `pytest --device cuda` (or GRAPHEMBED_GNN_TEST_DEVICE=cuda) runs the training tests on the GPU.
     parser.addoption("--device", default=os.environ.get("GRAPHEMBED_GNN_TEST_DEVICE", "cpu"),

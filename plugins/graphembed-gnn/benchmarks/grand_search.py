@@ -119,7 +119,8 @@ SPACES["local"] = {
     "epochs": ("choice", [300, 450]),
 }
 PREFIX = {"broad": "r", "focused": "f", "local": "l"}
-# Fixed for every random setting.
+# Every random setting starts from these; a space may draw its own (the local space: heads,
+# epochs).
 FIXED = {"solver": "rk4", "step_size": 1.0, "heads": 8, "epochs": 300, "patience": 100}
 
 ANCHORS = {

@@ -2,7 +2,8 @@
 
     python benchmarks/node2vec_quality.py --dataset blogcatalog --seeds 0,1,2 \
         [--settings default,cf2,...] [--scales 1,2,0.5] [--threads 1] [--route auto|iterable|file]
-        [--unweighted] [--p P --q Q] [--jsonl results.jsonl]
+        [--unweighted] [--p P --q Q] [--walk-order node|shuffled|round-shuffled]
+        [--jsonl results.jsonl]
     python benchmarks/node2vec_quality.py --dataset blogcatalog --seeds 0,1,2 --pecanpy SparseOTF
 
 For each seed and setting, ``Node2Vec`` (or ``DeepWalk`` when p = q = 1) is fitted with the
@@ -36,6 +37,22 @@ Measured 2026-11-27 (3 seeds, 0-2; one worker; mean +- std of Macro-F1):
 Papers: 0.2581, 0.1791, 0.1552. Wikipedia, seed 0 only: sample 1e-4 0.0561; weights dropped
 (unweighted walks) 0.0976. PPI on the file route with 2 workers (schedule fixed): 0.1870,
 0.1813 (seeds 0, 1).
+
+Walk order, BlogCatalog, two gensim workers (``--threads 2 --settings default``, seeds 0-4). A
+seed's walks are fixed but with 2 workers its vectors are not, so each seed ran two or three
+times (once with this script, the rest with one-off scripts making the same calls); mean +- std
+over all fits:
+
+| walks reach gensim | Macro-F1 | fits |
+|---|---:|---:|
+| round by round, start nodes in index order (``--walk-order node``: ``Node2Vec``) | 0.2378 +- 0.0014 | 15 |
+| all shuffled (``--walk-order shuffled``: PecanPy's order) | 0.2356 +- 0.0020 | 10 |
+| shuffled within each round (``--walk-order round-shuffled``) | 0.2360 +- 0.0023 | 10 |
+| index order, 81 nodes a walk (``--extra '{"walk_length": 81}'``: PecanPy's length) | 0.2372 +- 0.0034 | 5 |
+| PecanPy SparseOTF's walks and embed() (``--pecanpy SparseOTF``) | 0.2373 +- 0.0025 | 10 |
+
+PecanPy's ``walk_length=80`` gives walks of 81 nodes; the reference implementation's and ours have
+80. One seed's PecanPy embedding scored 0.2417 in one run and 0.2343 in the next.
 """
 import argparse
 import json
@@ -89,6 +106,11 @@ def main():
     ap.add_argument("--pecanpy", default=None, metavar="MODE",
                     help="instead of the settings: PecanPy's walks (e.g. SparseOTF) and its own "
                          "embed() skip-gram (gensim defaults), one row per seed")
+    ap.add_argument("--walk-order", choices=["node", "shuffled", "round-shuffled"], default="node",
+                    help="order in which the walks reach gensim (iterable route): node (Node2Vec's: "
+                         "round by round, start nodes in index order), shuffled (all walks in one "
+                         "random order, as PecanPy), round-shuffled (round by round, start nodes "
+                         "in a random order per round)")
     ap.add_argument("--jsonl", default=None, help="append one JSON line per fit")
     args = ap.parse_args()
 
@@ -111,7 +133,8 @@ def main():
     scales = [float(x) for x in args.scales.split(",")]
     results = {}
     label = args.dataset + (" (weights dropped)" if args.unweighted else "") \
-        + ("" if args.route == "auto" else f" ({args.route} route)")
+        + ("" if args.route == "auto" else f" ({args.route} route)") \
+        + ("" if args.walk_order == "node" else f" ({args.walk_order} walk order)")
     if args.pecanpy:
         names = [f"PecanPy {args.pecanpy}"]
         SETTINGS[names[0]] = {}
@@ -130,14 +153,17 @@ def main():
                     with open(args.jsonl, "a") as f:
                         f.write(json.dumps(row) + "\n")
                 continue
-            kw = dict(dim=128, walks_per_node=10, walk_length=80, window=10, random_state=seed,
-                      n_jobs=args.threads, **SETTINGS[name], **extra)
+            # --extra may override the paper's walk settings too (e.g. walk_length).
+            kw = {**dict(dim=128, walks_per_node=10, walk_length=80, window=10, random_state=seed,
+                         n_jobs=args.threads), **SETTINGS[name], **extra}
             est = DeepWalk(**kw) if p == q == 1 else Node2Vec(p=p, q=q, **kw)
             est._corpus_route = args.route
             t0 = time.perf_counter()
-            est.fit(graph)
+            if args.walk_order == "node":
+                vectors = est.fit(graph).embedding_.vectors
+            else:
+                vectors = fit_reordered(est, graph, args.walk_order, seed)
             t_fit = time.perf_counter() - t0
-            vectors = est.embedding_.vectors
             norm = float(np.linalg.norm(vectors, axis=1).mean())
             for scale in scales:
                 f1 = macro_f1(vectors * np.float32(scale), labels, args.splits, n_jobs=args.threads)
@@ -161,6 +187,33 @@ def main():
               f"{v.std(ddof=1) if len(v) > 1 else 0:.4f} | {', '.join(f'{x:.4f}' for x in v)} | "
               f"{np.mean([n for _, n in pairs]):.2f} |")
     print(f"\nload average {', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
+
+
+def fit_reordered(est, graph, order, seed):
+    """``est.fit``'s iterable route with the walks handed to gensim in another order (the walks
+    themselves are the same). The permutation is drawn with ``np.random.default_rng(seed)``."""
+    from gensim.models import Word2Vec
+
+    from graphembed._kernels.walks import count_visits
+    from graphembed.embed._base import numba_threads
+    from graphembed.embed.node2vec import Node2Vec, _WalkCorpus
+
+    n, rounds = graph.n_nodes, est.walks_per_node
+    with numba_threads(est.n_jobs):
+        walks = est._walk_chunk(est._sampler(graph), seed, 0, n * rounds, est.walk_length)
+    rng = np.random.default_rng(seed)
+    if order == "shuffled":
+        perm = rng.permutation(n * rounds)
+    else:
+        perm = np.concatenate([r * n + rng.permutation(n) for r in range(rounds)])
+    walks = walks[perm]
+    model = Word2Vec(vector_size=est.dim, window=est.window, min_count=est.min_count, sg=1, hs=0,
+                     negative=est.negative, sample=est.sample, alpha=est.alpha,
+                     min_alpha=est.min_alpha, workers=est.n_jobs, seed=seed, epochs=est.epochs)
+    Node2Vec._build_vocab(model, count_visits(walks, n), walks.shape[0])
+    model.train(corpus_iterable=_WalkCorpus(walks, n), total_examples=walks.shape[0],
+                epochs=model.epochs)
+    return Node2Vec._vectors(model, n)
 
 
 def pecanpy_embedding(graph, mode, p, q, seed, threads):

@@ -190,30 +190,22 @@ def main():
 
 
 def fit_reordered(est, graph, order, seed):
-    """``est.fit``'s iterable route with the walks handed to gensim in another order (the walks
-    themselves are the same). The permutation is drawn with ``np.random.default_rng(seed)``."""
-    from gensim.models import Word2Vec
-
-    from graphembed._kernels.walks import count_visits
-    from graphembed.embed._base import numba_threads
-    from graphembed.embed.node2vec import Node2Vec, _WalkCorpus
-
+    """``est.fit`` on the iterable route with the same walks handed to gensim in another order;
+    the permutation is drawn with ``np.random.default_rng(seed)``. Returns the vectors."""
     n, rounds = graph.n_nodes, est.walks_per_node
-    with numba_threads(est.n_jobs):
-        walks = est._walk_chunk(est._sampler(graph), seed, 0, n * rounds, est.walk_length)
     rng = np.random.default_rng(seed)
     if order == "shuffled":
         perm = rng.permutation(n * rounds)
     else:
         perm = np.concatenate([r * n + rng.permutation(n) for r in range(rounds)])
-    walks = walks[perm]
-    model = Word2Vec(vector_size=est.dim, window=est.window, min_count=est.min_count, sg=1, hs=0,
-                     negative=est.negative, sample=est.sample, alpha=est.alpha,
-                     min_alpha=est.min_alpha, workers=est.n_jobs, seed=seed, epochs=est.epochs)
-    Node2Vec._build_vocab(model, count_visits(walks, n), walks.shape[0])
-    model.train(corpus_iterable=_WalkCorpus(walks, n), total_examples=walks.shape[0],
-                epochs=model.epochs)
-    return Node2Vec._vectors(model, n)
+    make_walks = est._walk_chunk
+
+    def reordered_walks(sampler, walk_seed, start, count, length):
+        return make_walks(sampler, walk_seed, start, count, length)[perm]
+
+    est._walk_chunk = reordered_walks  # the instance attribute shadows the static method
+    est._corpus_route = "iterable"
+    return est.fit(graph).embedding_.vectors
 
 
 def pecanpy_embedding(graph, mode, p, q, seed, threads):

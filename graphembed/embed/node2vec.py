@@ -101,9 +101,9 @@ class Node2Vec(BaseEmbedder):
     default's vectors doubled score 0.243, the higher rate's 0.251 with a 20% larger norm.)
 
     gensim reads the walks round by round, start nodes in index order. Handing it the same walks
-    in a random order, as PecanPy does, scored lower on BlogCatalog (2 workers, seeds 0-4, two
-    runs each: 0.2356 +- 0.0020 all walks shuffled, 0.2360 +- 0.0023 shuffled within each round,
-    against 0.2378 +- 0.0014 in index order over 15 fits), so the order stays.
+    in a random order, as PecanPy does, scored lower on BlogCatalog (2 workers, seeds 0-4, each
+    run 2 or 3 times: 0.2356 +- 0.0020 all walks shuffled, 0.2360 +- 0.0023 shuffled within each
+    round, against 0.2378 +- 0.0014 in index order), so the order stays.
 
     Examples
     --------

@@ -39,9 +39,9 @@ Papers: 0.2581, 0.1791, 0.1552. Wikipedia, seed 0 only: sample 1e-4 0.0561; weig
 0.1813 (seeds 0, 1).
 
 Walk order, BlogCatalog, two gensim workers (``--threads 2 --settings default``, seeds 0-4). A
-seed's walks are fixed but with 2 workers its vectors are not, so each seed ran two or three
-times (once with this script, the rest with one-off scripts making the same calls); mean +- std
-over all fits:
+seed's walks are fixed but with 2 workers its vectors are not, so each seed of the first three
+rows and PecanPy's ran two or three times (once with this script, the rest with one-off scripts
+making the same calls), of the 81-node row once (one-off script); mean +- std over all fits:
 
 | walks reach gensim | Macro-F1 | fits |
 |---|---:|---:|
@@ -113,6 +113,8 @@ def main():
                          "in a random order per round)")
     ap.add_argument("--jsonl", default=None, help="append one JSON line per fit")
     args = ap.parse_args()
+    if args.walk_order != "node" and args.route == "file":
+        ap.error("--walk-order reorders the walks of the iterable route; drop --route file")
 
     import graphembed as ge
     from graphembed.embed.node2vec import DeepWalk, Node2Vec
@@ -201,6 +203,8 @@ def fit_reordered(est, graph, order, seed):
     make_walks = est._walk_chunk
 
     def reordered_walks(sampler, walk_seed, start, count, length):
+        # The iterable route makes all the walks in one call; perm indexes that whole array.
+        assert start == 0 and count == perm.size
         return make_walks(sampler, walk_seed, start, count, length)[perm]
 
     est._walk_chunk = reordered_walks  # the instance attribute shadows the static method

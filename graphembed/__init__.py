@@ -3,7 +3,7 @@
 Public names load on first use, so ``import graphembed`` stays cheap (no numba, scikit-learn,
 gensim, faiss or torch at import time).
 """
-import importlib
+from graphembed._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -36,18 +36,4 @@ _LAZY = {
     "tasks": "graphembed.tasks",
 }
 
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'graphembed' has no attribute {name!r}")
-    mod = importlib.import_module(module)
-    value = mod if module.endswith("." + name) else getattr(mod, name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _LAZY)

@@ -1,22 +1,48 @@
-"""Tiny bundled graphs and loaders for the benchmark files.
+"""Tiny shipped graphs and loaders for the benchmark files.
 
-``karate()`` reads ``datasets/karate.csv`` shipped with the repository (Zachary's karate club,
-34 nodes, 78 edges) and its club labels. ``load_mat(path)`` reads the ``.mat`` files of the
-DeepWalk/node2vec benchmarks (BlogCatalog, PPI, POS): the graph and the ``group`` labels.
+The karate club graph (Zachary 1977: 34 nodes, 78 edges), its club labels and a node-weight
+table ship inside the package (``graphembed/data/``), so they work from an installed wheel:
+``karate()`` returns the graph and labels, ``path("karate")`` the file, and every command that
+reads a graph accepts ``dataset:karate`` as its input. ``load_mat(path)`` reads the ``.mat``
+files of the DeepWalk/node2vec benchmarks (BlogCatalog, PPI, POS): the graph and ``group`` labels.
 """
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "datasets"
+# name -> file in graphembed/data/
+SHIPPED = {
+    "karate": "karate.csv",
+    "karate_labels": "karate_labels.csv",
+    "karate_node_weights": "karate_node_weights.csv",
+}
+DATASET_PREFIX = "dataset:"
+
+
+def path(name) -> Path:
+    """Filesystem path of a shipped file (``karate``, ``karate_labels``, ``karate_node_weights``)."""
+    from graphembed.io.errors import InputError
+
+    key = str(name).removeprefix(DATASET_PREFIX)
+    if key not in SHIPPED:
+        raise InputError(f"unknown shipped dataset {name!r}; choose one of {', '.join(SHIPPED)}")
+    # The package is installed as plain files (wheel or checkout), never zipped, so the
+    # resource is a real path that pyarrow and gzip can open.
+    return Path(str(resources.files("graphembed") / "data" / SHIPPED[key]))
+
+
+def resolve(location):
+    """``location`` itself, or the shipped file it names as ``dataset:NAME``."""
+    text = str(location)
+    if text.startswith(DATASET_PREFIX) and not Path(text).exists():
+        return path(text)
+    return location
 
 
 def karate_path() -> Path:
-    """Path of the bundled karate edge list (a source checkout or editable install)."""
-    path = DATA_DIR / "karate.csv"
-    if not path.exists():
-        raise FileNotFoundError(f"{path} not found: the datasets/ folder ships with the source tree")
-    return path
+    """Path of the shipped karate edge list."""
+    return path("karate")
 
 
 def karate():
@@ -25,8 +51,8 @@ def karate():
 
     from graphembed.io.readers import read_graph
 
-    graph = read_graph(karate_path())
-    table = pacsv.read_csv(DATA_DIR / "karate_labels.csv")
+    graph = read_graph(path("karate"))
+    table = pacsv.read_csv(path("karate_labels"))
     clubs = dict(zip(table.column("node").to_pylist(), table.column("club").to_pylist()))
     labels = np.array([0 if clubs[v] == "Mr. Hi" else 1 for v in graph.node_ids.tolist()])
     return graph, labels

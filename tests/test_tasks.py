@@ -19,12 +19,12 @@ from scipy.sparse.csgraph import connected_components
 
 import graphembed as ge
 from graphembed.cli.main import cli
-from graphembed.datasets import DATA_DIR, karate_path
+from graphembed.datasets import karate_path, path as shipped_path
 from graphembed.io.errors import InputError
 from graphembed.tasks import classify, cluster, linkpred
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-LABELS = DATA_DIR / "karate_labels.csv"
+LABELS = shipped_path("karate_labels")
 
 
 def edge_set(graph):

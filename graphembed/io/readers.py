@@ -46,8 +46,9 @@ def read_graph(path, *, format=None, directed=None, weighted=None, source_col=No
 
     Parameters
     ----------
-    path : str or Path. The format follows the extension unless ``format`` is given
-        ("csv" for any delimited text, "parquet", "mat", "gml", "npz").
+    path : str or Path, or ``dataset:NAME`` for a shipped graph (``dataset:karate``). The format
+        follows the extension unless ``format`` is given ("csv" for any delimited text,
+        "parquet", "mat", "gml", "npz").
     directed : edge lists default to undirected; GML follows its ``directed`` flag; ``.npz``
         reads a symmetric matrix as undirected; ``.mat`` files are undirected only.
     weighted : edge lists are weighted when ``weight_col`` is given or ``weighted=True``
@@ -59,7 +60,9 @@ def read_graph(path, *, format=None, directed=None, weighted=None, source_col=No
     self_loops : keep self-loops (dropped by default).
     duplicates : "first", "sum" or "max": how repeated edges merge their weights.
     """
-    path = Path(path)
+    from graphembed.datasets import resolve
+
+    path = Path(resolve(path))
     fmt = format or detect_format(path)
     if fmt not in FORMATS:
         raise InputError(f"{path}: unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")

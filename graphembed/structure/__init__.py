@@ -1,1 +1,19 @@
-"""Structural graph analytics: graphlet orbit counts and homomorphism sampling."""
+"""Structural graph analytics: graphlet orbit counts and homomorphism counting and sampling.
+
+Public names load on first use, so importing this package pulls in no numba.
+"""
+from graphembed._lazy import lazy_exports
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "orbit_counts": "graphembed.structure.orbits",
+    "edge_orbit_counts": "graphembed.structure.orbits",
+    "graphlet_counts": "graphembed.structure.orbits",
+    "orbit_adjacency": "graphembed.structure.orbits",
+    "OrbitFeatures": "graphembed.structure.orbits",
+    "OrbitAdjacencyEmbedding": "graphembed.structure.orbits",
+    "Motif": "graphembed.structure.homomorphisms",
+    "HomomorphismSampler": "graphembed.structure.homomorphisms",
+    "HomResult": "graphembed.structure.homomorphisms",
+    "hom_count": "graphembed.structure.homomorphisms",
+    "HomomorphismEmbedding": "graphembed.structure.hom_embedding",
+})

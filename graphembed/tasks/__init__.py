@@ -11,20 +11,8 @@ cheap: scikit-learn, faiss, igraph and matplotlib are imported inside the functi
 * :mod:`graphembed.tasks.plot`: ``plot_embedding``, ``plot_roc``.
 * :mod:`graphembed.tasks.paper`: the node2vec paper's Table 2 / Table 4 reproduction.
 """
-import importlib
+from graphembed._lazy import lazy_exports
 
-_SUBMODULES = ("linkpred", "cluster", "classify", "plot", "paper")
-
-__all__ = list(_SUBMODULES)
-
-
-def __getattr__(name):
-    if name in _SUBMODULES:
-        module = importlib.import_module(f"graphembed.tasks.{name}")
-        globals()[name] = module
-        return module
-    raise AttributeError(f"module 'graphembed.tasks' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    name: f"graphembed.tasks.{name}" for name in ("linkpred", "cluster", "classify", "plot", "paper")
+})

@@ -238,7 +238,7 @@ def child_classify(spec):
     orbit = ge.OrbitFeatures(log=True).fit_transform(graph).vectors
     t_orbit = time.perf_counter() - t0
     fast = ge.FastRP(**FASTRP[spec["data"]], random_state=0).fit_transform(graph).vectors
-    from graphembed.structure.orbits import OrbitAdjacencyEmbedding
+    from graphembed.embed.orbit_features import OrbitAdjacencyEmbedding
 
     oadj = OrbitAdjacencyEmbedding(adjacency=(1, 5, 5), dim=128, random_state=0).fit_transform(graph).vectors
     out = {"n": graph.n_nodes, "orbit_features_s": t_orbit}

@@ -291,7 +291,7 @@ def orbit_embed(opts):
     graphembed orbit-embed datasets/karate.csv -o karate_oemb.parquet --adjacency 1,5,5 --dim 8 --seed 0
     """
     def go():
-        from graphembed.structure.orbits import OrbitAdjacencyEmbedding
+        from graphembed.embed.orbit_features import OrbitAdjacencyEmbedding
 
         run_embedding(opts, lambda: OrbitAdjacencyEmbedding(
             adjacency=opts["adjacency"], dim=opts["dim"], negative=opts["negative"], top_k=opts["top_k"],

@@ -11,6 +11,6 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "DeepWalk": "graphembed.embed.node2vec",
     "LINE": "graphembed.embed.line",
     "GraphRandomFeatures": "graphembed.embed.grf",
-    "OrbitFeatures": "graphembed.structure.orbits",
-    "OrbitAdjacencyEmbedding": "graphembed.structure.orbits",
+    "OrbitFeatures": "graphembed.embed.orbit_features",
+    "OrbitAdjacencyEmbedding": "graphembed.embed.orbit_features",
 })

@@ -9,8 +9,6 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "edge_orbit_counts": "graphembed.structure.orbits",
     "graphlet_counts": "graphembed.structure.orbits",
     "orbit_adjacency": "graphembed.structure.orbits",
-    "OrbitFeatures": "graphembed.structure.orbits",
-    "OrbitAdjacencyEmbedding": "graphembed.structure.orbits",
     "Motif": "graphembed.structure.homomorphisms",
     "HomomorphismSampler": "graphembed.structure.homomorphisms",
     "HomResult": "graphembed.structure.homomorphisms",

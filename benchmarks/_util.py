@@ -1,4 +1,10 @@
-"""Small helpers shared by the benchmark scripts: peak memory, timing, one child per measurement."""
+"""The harness every benchmark script shares: data paths, argparse, one child process per
+measurement, JSON output, peak memory and timing.
+
+Scripts run as ``python benchmarks/NAME.py``, so this directory is on ``sys.path`` and they
+import ``_util`` (and the other ``_*.py`` modules) directly; no script imports another script.
+"""
+import argparse
 import json
 import os
 import resource
@@ -6,6 +12,38 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RAW = ROOT.parent / "shared" / "datasets" / "raw"  # real data, read in place
+
+
+def benchmark_parser(doc, **kwargs):
+    """An ``ArgumentParser`` with the options every benchmark has: ``--json-out`` and the hidden
+    ``--child`` that :func:`run_child` passes."""
+    kwargs.setdefault("description", doc.strip().splitlines()[0])
+    parser = argparse.ArgumentParser(**kwargs)
+    parser.add_argument("--json-out", help="also write the results as JSON here")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    return parser
+
+
+def serve_child(args, children, key="task"):
+    """When ``args.child`` is set, run ``children[spec[key]](spec)``, print its result and return
+    True (the script then exits); otherwise return False."""
+    if not args.child:
+        return False
+    spec = json.loads(args.child)
+    child_result(children[spec.pop(key)](spec))
+    return True
+
+
+def write_json(path, results, table=None):
+    """Write ``results`` (plus the printed ``table``) as indented JSON when ``path`` is set."""
+    if path:
+        if table is not None:
+            results = dict(results, table=table)
+        Path(path).write_text(json.dumps(results, indent=2, default=float))  # numpy scalars
 
 
 def load_average(sep="/"):

@@ -12,8 +12,6 @@
 Every measurement runs in its own subprocess, so its peak RSS is its own. ``--quick`` drops the
 1M-node graph and uses one repeat, one F1 split and one held-out split.
 """
-import argparse
-import json
 import os
 import statistics
 import sys
@@ -22,13 +20,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _graphs import chung_lu_edges
+from _util import (RAW, benchmark_parser, current_rss_mb, median_time, peak_rss_mb, reset_peak_rss,
+                   run_child, serve_child, write_json)
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import (child_result, current_rss_mb, median_time, peak_rss_mb,  # noqa: E402
-                   reset_peak_rss, run_child)
-
-ROOT = Path(__file__).resolve().parent.parent
-BLOG = ROOT.parent / "shared" / "datasets" / "raw" / "blogcatalog.mat"
+BLOG = RAW / "blogcatalog.mat"
+# The FastRP paper's classifier (DeepWalk protocol): standardised columns, one-vs-rest liblinear
+# logistic regression with C = 0.1, 50% train, top-k labels per test node.
+F1_SETTINGS = dict(protocol="topk", C=0.1, standardize=True, n_jobs=2)
 BLOG_PARAMS = dict(dim=512, iteration_weights=[1.0, 1.0, 7.81, 45.28], normalization_strength=-0.628)
 SCALE_SIZES = [(100_000, 1_000_000), (300_000, 3_000_000), (1_000_000, 10_000_000)]
 SCALE_DIM = 128
@@ -47,33 +46,6 @@ def load_blog():
 
     data = scipy.io.loadmat(str(BLOG))
     return sp.csr_matrix(data["network"]), sp.csr_matrix(data["group"]).toarray() > 0
-
-
-def chung_lu_edges(n, m, exponent=0.8, seed=0):
-    """``m`` distinct undirected edges of a Chung-Lu graph: endpoint i drawn with weight ~ (i+1)^-exponent.
-
-    Endpoints are drawn by inverting the continuous CDF of x^-exponent on [1, n + 1), then node
-    labels are shuffled so hubs are spread over the id range. Self-loops and repeats are
-    dropped and topped up until exactly ``m`` edges remain; edges come in random order.
-    """
-    rng = np.random.default_rng(seed)
-    label = rng.permutation(n).astype(np.int64)
-    a = 1.0 - exponent
-    top = (n + 1.0) ** a - 1.0
-
-    def endpoints(k):
-        x = (1.0 + rng.random(k) * top) ** (1.0 / a)
-        return label[np.minimum(x.astype(np.int64) - 1, n - 1)]
-
-    keys = np.empty(0, np.int64)
-    while keys.size < m:
-        k = int((m - keys.size) * 1.2) + 1000
-        u, v = endpoints(k), endpoints(k)
-        ok = u != v
-        new = np.minimum(u, v)[ok] * n + np.maximum(u, v)[ok]
-        keys = np.unique(np.concatenate([keys, new]))
-    keys = rng.permutation(keys)[:m]
-    return keys // n, keys % n
 
 
 # ---------------------------------------------------------------------------- scipy peers
@@ -125,46 +97,24 @@ def scipy_fastrp(adj, dim, weights, beta, dense, seed=0):
 
 
 # ---------------------------------------------------------------------------- evaluation
-def top_k_predict(scores, counts):
-    """Binary (n, c) predictions: each row's ``counts[i]`` highest scores."""
-    pred = np.zeros(scores.shape, dtype=bool)
-    order = np.argsort(-scores, axis=1, kind="stable")
-    for i, k in enumerate(counts):
-        pred[i, order[i, :k]] = True
-    return pred
-
-
-def f1_scores(x_train, y_train, x_test, y_test):
-    """(Macro-F1, Micro-F1): one-vs-rest liblinear logistic regression, top-k prediction."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import f1_score
-    from sklearn.multiclass import OneVsRestClassifier
-
-    clf = OneVsRestClassifier(LogisticRegression(solver="liblinear", C=0.1), n_jobs=2)
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # labels absent from a training half
-        clf.fit(x_train, y_train)
-    from graphembed.tasks.classify import mask_untrained
-
-    pred = top_k_predict(mask_untrained(clf.decision_function(x_test), y_train), y_test.sum(axis=1))
-    return (f1_score(y_test, pred, average="macro", zero_division=0),
-            f1_score(y_test, pred, average="micro", zero_division=0))
-
-
 def node_classification(emb, labels, splits):
-    """Mean (Macro-F1, Micro-F1) over random 50% splits (seeds 0, 1, ...) of the standardised embedding."""
-    from sklearn.preprocessing import StandardScaler
+    """Mean (Macro-F1, Micro-F1) over random 50% splits (seeds 0, 1, ...): ``F1_SETTINGS``."""
+    from graphembed.tasks.classify import node_classification as classify
 
-    x = StandardScaler().fit_transform(np.asarray(emb, dtype=np.float64))
-    n = x.shape[0]
-    scores = []
-    for seed in range(splits):
-        perm = np.random.default_rng(seed).permutation(n)
-        tr, te = perm[: n // 2], perm[n // 2:]
-        scores.append(f1_scores(x[tr], labels[tr], x[te], labels[te]))
-    return tuple(float(v) for v in np.mean(scores, axis=0))
+    res = classify(emb, labels, train=0.5, splits=splits, seed=0, **F1_SETTINGS)
+    return res["macro_f1"], res["micro_f1"]
+
+
+def held_out_f1(x_train, y_train, x_test, y_test):
+    """(Macro-F1, Micro-F1) of the ``F1_SETTINGS`` classifier trained on one matrix, tested on
+    another (rows already scaled by the caller)."""
+    from graphembed.tasks.classify import fit_and_score
+
+    x = np.vstack([x_train, x_test])
+    y = np.vstack([y_train, y_test])
+    tr = np.arange(x_train.shape[0])
+    te = np.arange(x_train.shape[0], x.shape[0])
+    return fit_and_score(x, y, tr, te, ("topk",), C=F1_SETTINGS["C"], n_jobs=F1_SETTINGS["n_jobs"])["topk"]
 
 
 # ---------------------------------------------------------------------------- children
@@ -254,7 +204,7 @@ def child_inductive(spec):
 
         def score(x_train, x_test):
             scaler = StandardScaler().fit(x_train)  # fitted on the training (kept) nodes only
-            return f1_scores(scaler.transform(x_train), labels[keep], scaler.transform(x_test), labels[held])
+            return held_out_f1(scaler.transform(x_train), labels[keep], scaler.transform(x_test), labels[held])
 
         full_f1 = score(full[keep], full[held])
         ind_f1 = score(train, x_held)
@@ -395,17 +345,13 @@ def report(res, args):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--quick", action="store_true", help="skip the 1M-node graph; one repeat, one F1 split")
     parser.add_argument("--repeats", type=int, default=None, help="timed runs per measurement (default 3)")
     parser.add_argument("--splits", type=int, default=None,
                         help="train/test splits for BlogCatalog F1 (default 5; --quick: 1)")
-    parser.add_argument("--json-out", help="also write the results as JSON here")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child:
-        spec = json.loads(args.child)
-        child_result(CHILDREN[spec["task"]](spec))
+    if serve_child(args, CHILDREN):
         return
     args.repeats = args.repeats or (1 if args.quick else 3)
     args.splits = args.splits or (1 if args.quick else 5)
@@ -452,9 +398,7 @@ def main():
         res["scale"].append(run_child(script, {"task": "scale", "n": n, "m": m, "repeats": args.repeats}))
     table = report(res, args)
     print(table)
-    if args.json_out:
-        res["table"] = table
-        Path(args.json_out).write_text(json.dumps(res, indent=2))
+    write_json(args.json_out, res, table)
 
 
 if __name__ == "__main__":

@@ -18,20 +18,15 @@
 Every timed measurement of sections 1 and 3 runs in its own subprocess (peak RSS is its own).
 ``--quick`` skips the 1M-node graph and the 10k exact kernel.
 """
-import argparse
-import json
 import statistics
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from _graphs import chung_lu_edges
+from _util import RAW, benchmark_parser, load_average, median_time, peak_rss_mb, run_child, serve_child, write_json
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import child_result, load_average, median_time, peak_rss_mb, run_child  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
-RAW = ROOT.parent / "shared" / "datasets" / "raw"
 BLOG = RAW / "blogcatalog.mat"
 KERNELS = ["inverse", "inverse2", "exp", "diffusion", "random-walk"]
 MS = [4, 16, 64, 256]
@@ -100,8 +95,6 @@ def child_blog(spec):
 
 def child_scale(spec):
     import graphembed as ge
-    from fastrp import chung_lu_edges
-
     t0 = time.perf_counter()
     src, dst = chung_lu_edges(spec["n"], spec["m"], seed=0)
     g = ge.Graph.from_edges(src, dst, nodes=np.arange(spec["n"]))
@@ -127,8 +120,6 @@ def child_scale(spec):
 def child_wall(spec):
     """Exact dense diffusion kernel vs GRF features on a Chung-Lu graph of n nodes."""
     import graphembed as ge
-    from fastrp import chung_lu_edges
-
     n = spec["n"]
     src, dst = chung_lu_edges(n, 10 * n, seed=1)
     g = ge.Graph.from_edges(src, dst, nodes=np.arange(n))
@@ -310,18 +301,14 @@ def clustering_lines(res):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--quick", action="store_true", help="skip the 1M-node graph and the 10k exact kernel")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--sections", default="speed,karate,wall,clustering",
                         help="comma-separated subset of speed,karate,wall,clustering")
-    parser.add_argument("--json-out")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child:
-        spec = json.loads(args.child)
-        child_result(CHILDREN[spec["task"]](spec))
+    if serve_child(args, CHILDREN):
         return
     script = Path(__file__).resolve()
     res = {"load_start": load_average(" "), "threads": args.threads}
@@ -351,9 +338,7 @@ def main():
     res["load_end"] = load_average(" ")
     table = report(res)
     print(table)
-    if args.json_out:
-        res["table"] = table
-        Path(args.json_out).write_text(json.dumps(res, indent=2, default=float))
+    write_json(args.json_out, res, table)
 
 
 if __name__ == "__main__":

@@ -22,21 +22,15 @@
      such nodes, at most ``--per-class`` per class.
    CSL also gets the cycle counts C3..C12 (which separate its classes).
 """
-import argparse
-import json
 import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import load_average  # noqa: E402
+from _util import RAW, benchmark_parser, load_average, write_json
 
-ROOT = Path(__file__).resolve().parent.parent
-RAW = ROOT.parent / "shared" / "datasets" / "raw"
 BLOG = RAW / "blogcatalog.mat"
 PPI = RAW / "Homo_sapiens.mat"
 CSL_SKIPS = [2, 3, 4, 5, 6, 9, 11, 12, 13, 16]
@@ -274,7 +268,7 @@ def report(res, args):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--steps", type=int, default=1_000_000)
     parser.add_argument("--seeds", type=int, default=3)
@@ -284,7 +278,6 @@ def main():
     parser.add_argument("--rao-blackwell", choices=["auto", "on", "off"], default="auto")
     parser.add_argument("--skip-embeddings", action="store_true")
     parser.add_argument("--skip-chains", action="store_true")
-    parser.add_argument("--json-out")
     args = parser.parse_args()
     os.environ.setdefault("PYTHONHASHSEED", "0")
     res = {"load_before": load_average()}
@@ -294,9 +287,7 @@ def main():
     res["load_after"] = load_average()
     table = report(res, args)
     print(table)
-    if args.json_out:
-        res["table"] = table
-        Path(args.json_out).write_text(json.dumps(res, indent=2, default=float))
+    write_json(args.json_out, res, table)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@
 
 1. Throughput (edge samples per second per thread, and per CPU-second), negatives 5, 64
    dimensions per order, first and second order, 1 and 2 threads, on BlogCatalog and on a
-   generated Chung-Lu graph of 1M nodes / 10M edges (``chung_lu_edges`` of benchmarks/fastrp.py).
+   generated Chung-Lu graph of 1M nodes / 10M edges (``chung_lu_edges`` of benchmarks/_graphs.py).
    The authors' C++ program is not available here: its figures are the ones quoted in the issue
    (published reference, not measured in this run).
 2. BlogCatalog, order both, dim 128, 100M samples per order: Macro/Micro-F1 with the top-k
@@ -20,20 +20,15 @@ the machine is shared, so wall-clock rates under load understate the kernel; the
 rate is less sensitive to that.
 """
 import argparse
-import json
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import child_result, load_average, peak_rss_mb, run_child  # noqa: E402
+from _util import RAW, benchmark_parser, load_average, peak_rss_mb, run_child, serve_child, write_json
 
-ROOT = Path(__file__).resolve().parent.parent
-RAW = ROOT.parent / "shared" / "datasets" / "raw"
 BLOG = RAW / "blogcatalog.mat"
 FACEBOOK = RAW / "facebook_combined.txt"
 BIG = (1_000_000, 10_000_000)
@@ -55,7 +50,7 @@ def child_throughput(spec):
     if spec["graph"] == "blogcatalog":
         graph, _ = load_mat(BLOG)
     else:
-        from fastrp import chung_lu_edges
+        from _graphs import chung_lu_edges
 
         n, m = spec["n"], spec["m"]
         src, dst = chung_lu_edges(n, m)
@@ -199,20 +194,17 @@ def report(res):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--child")
+    parser = benchmark_parser(__doc__, description=__doc__,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true",
                         help="small run: no 1M-node graph, fewer samples, 1 repeat, 2 F1 splits")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--samples", type=float, default=10e6, help="samples per throughput measurement")
     parser.add_argument("--parts", default="throughput,quality",
                         help="comma-separated: throughput (part 1), quality (parts 2 and 3)")
-    parser.add_argument("--json-out")
     args = parser.parse_args()
     parts = set(args.parts.split(","))
-    if args.child:
-        spec = json.loads(args.child)
-        child_result(CHILDREN[spec.pop("kind")](spec))
+    if serve_child(args, CHILDREN, key="kind"):
         return
     script = Path(__file__).resolve()
     repeats = 1 if args.quick else args.repeats
@@ -233,8 +225,7 @@ def main():
     print(f"Run {res['started']}; load average (1/5/15 min) at start {res['load_start']}, "
           f"at end {res['load_end']}; {os.cpu_count()} CPUs.\n")
     print(report(res))
-    if args.json_out:
-        Path(args.json_out).write_text(json.dumps(res, indent=1))
+    write_json(args.json_out, res)
 
 
 if __name__ == "__main__":

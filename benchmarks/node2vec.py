@@ -39,7 +39,6 @@ decayed the learning rate only to about half of its start instead of to 1e-4 (th
 route given that schedule scores 0.2514 +- 0.0036 over 3 seeds); ``Node2Vec`` now schedules
 that route by hand, so both routes train alike.
 """
-import argparse
 import json
 import os
 import sys
@@ -48,48 +47,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _node2vec_data import DATASETS, PAPER_F1, macro_f1, numpy2_aliases, write_edg
+from _util import benchmark_parser, peak_rss_mb, run_child, serve_child, write_json
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import child_result, peak_rss_mb, run_child  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
-RAW = ROOT.parent / "shared" / "datasets" / "raw"
-DATASETS = {"blogcatalog": RAW / "blogcatalog.mat", "ppi": RAW / "Homo_sapiens.mat",
-            "wikipedia": RAW / "POS.mat"}
-PAPER_F1 = {("blogcatalog", 0.25, 0.25): 0.2581, ("ppi", 4.0, 1.0): 0.1791,
-            ("wikipedia", 4.0, 0.5): 0.1552}
 
 
 # ---------------------------------------------------------------------------- evaluation
-def macro_f1(emb, labels, n_splits=5, n_jobs=None):
-    """Mean Macro-F1 over random 50% splits; one-vs-rest liblinear LR (C=1), top-k prediction."""
-    import warnings
-
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import f1_score
-    from sklearn.multiclass import OneVsRestClassifier
-
-    from graphembed.tasks.classify import mask_untrained
-
-    y = labels.toarray() > 0 if hasattr(labels, "toarray") else np.asarray(labels) > 0
-    n = emb.shape[0]
-    scores = []
-    for seed in range(n_splits):
-        perm = np.random.default_rng(seed).permutation(n)
-        tr, te = perm[: n // 2], perm[n // 2:]
-        clf = OneVsRestClassifier(LogisticRegression(solver="liblinear", C=1.0), n_jobs=n_jobs)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            clf.fit(emb[tr], y[tr])
-        scores_te = mask_untrained(clf.decision_function(emb[te]), y[tr])
-        pred = np.zeros_like(y[te])
-        order = np.argsort(-scores_te, axis=1, kind="stable")
-        for i, k in enumerate(y[te].sum(axis=1)):
-            pred[i, order[i, :k]] = True
-        scores.append(f1_score(y[te], pred, average="macro", zero_division=0))
-    return float(np.mean(scores))
-
-
 # ---------------------------------------------------------------------------- children
 def child_graphembed(spec):
     import graphembed as ge
@@ -115,20 +78,8 @@ def child_graphembed(spec):
             "total_s": t_total, "peak_mb": peak, "walk_array_s": time.perf_counter() - t1}
 
 
-def _numpy2_aliases():
-    """Aliases NumPy 2 removed that nptyping (a PecanPy dependency) still reads."""
-    for name, value in dict(bool8=np.bool_, object0=np.object_, int0=np.intp, uint0=np.uintp,
-                            void0=np.void, bytes0=np.bytes_, str0=np.str_, float_=np.float64,
-                            complex_=np.complex128, longfloat=np.longdouble,
-                            singlecomplex=np.complex64, cfloat=np.complex128,
-                            longcomplex=np.clongdouble, clongfloat=np.clongdouble,
-                            string_=np.bytes_, unicode_=np.str_).items():
-        if not hasattr(np, name):
-            setattr(np, name, value)
-
-
 def child_pecanpy(spec):
-    _numpy2_aliases()
+    numpy2_aliases()
     from gensim.models import Word2Vec
     from pecanpy import pecanpy as pp
 
@@ -157,18 +108,6 @@ def child_pecanpy(spec):
 
 
 # ---------------------------------------------------------------------------- parent
-def write_edg(graph, path):
-    """Each undirected edge once, tab-separated node indices (and weights), for PecanPy."""
-    rows = np.repeat(np.arange(graph.n_nodes), np.diff(graph.indptr))
-    keep = rows < graph.indices
-    cols = [rows[keep], graph.indices[keep]]
-    fmt = "%d\t%d"
-    if graph.weights is not None:
-        cols.append(graph.weights[keep])
-        fmt += "\t%.6g"
-    np.savetxt(path, np.column_stack(cols), fmt=fmt)  # "%d" prints the float columns as ints
-
-
 def pecanpy_mode(graph, p, q):
     """The mode PecanPy's ``check_mode`` advises for this graph."""
     if p == q == 1:
@@ -240,8 +179,7 @@ def _run(args, tmp):
             r.update(dataset=name, p=p, q=q, paper=PAPER_F1[(name, p, q)])
             extra.append(r)
     print_tables(rows, extra, args, walks, length)
-    if args.json_out:
-        Path(args.json_out).write_text(json.dumps({"blogcatalog": rows, "others": extra}, indent=2))
+    write_json(args.json_out, {"blogcatalog": rows, "others": extra})
 
 
 def print_tables(rows, extra, args, walks, length):
@@ -301,15 +239,11 @@ def _pecanpy_version():
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
-    parser.add_argument("--json-out")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child:
-        spec = json.loads(args.child)
-        child_result((child_graphembed if spec["kind"] == "graphembed" else child_pecanpy)(spec))
+    if serve_child(args, {"graphembed": child_graphembed, "pecanpy": child_pecanpy}, key="kind"):
         return
     run(args)
 

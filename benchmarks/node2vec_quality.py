@@ -8,7 +8,7 @@
 
 For each seed and setting, ``Node2Vec`` (or ``DeepWalk`` when p = q = 1) is fitted with the
 node2vec paper's walk settings (10 walks per node, length 80, window 10, dim 128) and the
-setting's skip-gram parameters, and scored with ``benchmarks/node2vec.py::macro_f1`` (one-vs-rest
+setting's skip-gram parameters, and scored with ``benchmarks/_node2vec_data.py::macro_f1`` (one-vs-rest
 liblinear LR, C = 1, 50% train, 5 splits, top-k). The walks depend only on the seed (and p, q),
 so every setting of a seed trains on the same walks. ``--threads 1`` (the default) makes every
 fit bit-reproducible and keeps the comparison fair on a shared machine; times are printed but
@@ -63,8 +63,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from node2vec import DATASETS, PAPER_F1, _numpy2_aliases, macro_f1, write_edg  # noqa: E402
+from _node2vec_data import DATASETS, PAPER_F1, macro_f1, numpy2_aliases, write_edg
 
 # p, q of the node2vec paper's Table 2 settings (as in benchmarks/node2vec.py).
 PQ = {"blogcatalog": (0.25, 0.25), "ppi": (4.0, 1.0), "wikipedia": (4.0, 0.5)}
@@ -216,7 +215,7 @@ def pecanpy_embedding(graph, mode, p, q, seed, threads):
     """PecanPy's walks (``random_state=seed``) and its ``embed()`` skip-gram (gensim defaults)."""
     import tempfile
 
-    _numpy2_aliases()
+    numpy2_aliases()
     from gensim.models import Word2Vec
     from pecanpy import pecanpy as pp
 

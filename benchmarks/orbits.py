@@ -22,7 +22,6 @@
 
 Every measurement runs in its own child process, so its peak RSS is its own.
 """
-import argparse
 import json
 import os
 import statistics
@@ -34,11 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import child_result, peak_rss_mb, reset_peak_rss, run_child  # noqa: E402
+from _util import RAW, benchmark_parser, peak_rss_mb, reset_peak_rss, run_child, serve_child, write_json
 
-ROOT = Path(__file__).resolve().parent.parent
-RAW = ROOT.parent / "shared" / "datasets" / "raw"
 BLOG = RAW / "blogcatalog.mat"
 PPI = RAW / "Homo_sapiens.mat"
 EXPECTED = {"triangles": 5_608_664, "clique4": 64_213_727, "cycle4": 280_407_529}
@@ -227,9 +223,10 @@ def child_multi_hop(spec):
 
 
 def child_classify(spec):
-    from fastrp import node_classification  # benchmarks/fastrp.py (same directory)
-
+    """Macro/Micro-F1 of orbit features, FastRP and both, with the FastRP benchmark's classifier
+    (standardised columns, liblinear C = 0.1, 50% train, top-k)."""
     import graphembed as ge
+    from graphembed.tasks.classify import node_classification
     from graphembed.datasets import load_mat
 
     graph, labels = load_mat(BLOG if spec["data"] == "blog" else PPI)
@@ -244,7 +241,9 @@ def child_classify(spec):
     out = {"n": graph.n_nodes, "orbit_features_s": t_orbit}
     for name, x in [("orbits", orbit), ("fastrp", fast), ("fastrp+orbits", np.hstack([fast, orbit])),
                     ("orbit-adjacency (1,5,5)", oadj)]:
-        out[name] = node_classification(x, labels, spec["splits"])
+        res = node_classification(x, labels, train=0.5, splits=spec["splits"], protocol="topk", seed=0,
+                                  C=0.1, standardize=True, n_jobs=2)
+        out[name] = [res["macro_f1"], res["micro_f1"]]
     return out
 
 
@@ -336,7 +335,7 @@ def report(res):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--quick", action="store_true", help="one repeat, one split, two-hop on 2,000 rows")
     parser.add_argument("--repeats", type=int, default=None, help="timed runs (default 3; --quick 1)")
     parser.add_argument("--splits", type=int, default=None, help="F1 splits (default 3; --quick 1)")
@@ -345,12 +344,8 @@ def main():
     parser.add_argument("--gradco-timeout", type=int, default=600,
                         help="seconds GRADCO may take on BlogCatalog")
     parser.add_argument("--skip-classify", action="store_true")
-    parser.add_argument("--json-out")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child:
-        spec = json.loads(args.child)
-        child_result(CHILDREN[spec["task"]](spec))
+    if serve_child(args, CHILDREN):
         return
     repeats = args.repeats or (1 if args.quick else 3)
     splits = args.splits or (1 if args.quick else 3)
@@ -395,9 +390,7 @@ def main():
     res["load_after"] = load_line()
     table = report(res)
     print(table)
-    if args.json_out:
-        res["table"] = table
-        Path(args.json_out).write_text(json.dumps(res, indent=2))
+    write_json(args.json_out, res, table)
 
 
 if __name__ == "__main__":

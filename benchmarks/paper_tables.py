@@ -21,22 +21,19 @@ over 3 seeds with one gensim worker, node2vec's Macro-F1 has a standard deviatio
 vectors' norm; ``benchmarks/node2vec_quality.py`` measures both. The load average is printed with the tables (the machine is
 shared, so times are noisy).
 """
-import argparse
 import json
 import os
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-DEFAULT_DATA = ROOT.parent / "shared" / "datasets" / "raw"
+from _util import RAW as DEFAULT_DATA, benchmark_parser
 
 
 def main(argv=None):
     from graphembed.tasks.paper import METHODS, markdown, run
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = benchmark_parser(__doc__)
     ap.add_argument("--data", default=str(DEFAULT_DATA))
     # cheapest first, so that a run cut short still has whole rows
     ap.add_argument("--datasets", default="ppi,wikipedia,facebook,blogcatalog,arxiv")
@@ -48,7 +45,6 @@ def main(argv=None):
     ap.add_argument("--select-pq", action="store_true",
                     help="choose node2vec's p, q on the Table 2 datasets as the paper did (grid "
                          "{0.25, 0.5, 1, 2, 4}^2, 10-fold CV Macro-F1 on 10%% of the labelled nodes)")
-    ap.add_argument("--json-out", default=None)
     args = ap.parse_args(argv)
 
     def save(rows):  # partial results survive an interrupted run

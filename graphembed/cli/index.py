@@ -1,13 +1,13 @@
 """``graphembed index``: build, query and describe nearest-neighbour indexes (faiss)."""
 import json
 import time
+from pathlib import Path
 
 import click
 
 from graphembed.cli.common import pass_options, report
 
 METRICS = ("cosine", "ip", "l2")
-NEIGHBOUR_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "tsv"}
 
 
 class _ReportingGroup(click.Group):
@@ -41,7 +41,8 @@ def _threads(n):
 @index.command()
 @click.argument("embedding", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
-              help="Index directory to write (atomically; replaces an existing index).")
+              help="Index directory to write: new, empty, or an existing graphembed index, which is "
+                   "replaced atomically (anything else is refused).")
 @click.option("--index", "factory", default="auto", show_default=True,
               help="'auto' (Flat up to 50k vectors, HNSW32 up to 100k and HNSW48 beyond when memory "
                    "allows, IVF beyond that) or a "
@@ -69,6 +70,12 @@ def build(opts):
     from graphembed.embedding import Embedding
     from graphembed.index import EmbeddingIndex
 
+    from graphembed.index.core import _check_replaceable
+    from graphembed.io.atomic import check_writable
+
+    check_writable(opts["output"], directory=True)  # refuse before any work, touch nothing
+    if Path(opts["output"]).is_dir():
+        _check_replaceable(opts["output"])
     _threads(opts["threads"])
     t0 = time.perf_counter()
     emb = Embedding.load(opts["embedding"])
@@ -88,37 +95,28 @@ def build(opts):
 
 # ---------------------------------------------------------------------------- query
 def _read_ids(path):
-    from pathlib import Path
-
+    """Node ids of a query or filter file, one per line (``#``/``%`` comments, blank lines skipped)."""
     from graphembed.io.errors import InputError
 
     p = Path(path)
-    if not p.exists():
+    if not p.is_file():
         raise InputError(f"{path}: file not found")
-    with open(p, encoding="utf-8") as fh:
-        return [line.strip() for line in fh if line.strip() and not line.lstrip().startswith(("#", "%"))]
+    ids = []
+    with open(p, "rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8").strip()
+            except UnicodeDecodeError as exc:
+                raise InputError(f"{path}: line {number}: not UTF-8 text (byte {exc.start + 1})") from None
+            if line and not line.startswith(("#", "%")):
+                ids.append(line)
+    return ids
 
 
 def _write_neighbours(result, path):
-    from pathlib import Path
+    from graphembed.io.tables import table_format, write_table
 
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
-
-    from graphembed.io.atomic import atomic_path
-    from graphembed.io.errors import InputError
-
-    fmt = NEIGHBOUR_FORMATS.get(Path(path).suffix.lower())
-    if fmt is None:
-        raise InputError(f"{path}: unknown neighbour file type; use .parquet, .csv or .tsv")
-    table = result.to_arrow()
-    with atomic_path(path) as tmp:
-        if fmt == "parquet":
-            pq.write_table(table, str(tmp))
-        else:
-            pacsv.write_csv(table, str(tmp), write_options=pacsv.WriteOptions(
-                delimiter="," if fmt == "csv" else "\t", quoting_style="needed"))
-    return table.num_rows
+    return write_table(result.to_arrow(), path, table_format(path))
 
 
 def _json_score(x):
@@ -140,6 +138,8 @@ def _json_score(x):
 @click.option("--exact", is_flag=True, help="Exact search over every vector (slow on large indexes).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write (query, rank, neighbor, score) rows to .parquet, .csv or .tsv instead of printing.")
+@click.option("--no-verify", is_flag=True,
+              help="Skip the checksum check of the index files (for huge indexes).")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="Threads (default: all cores).")
 @click.option("--quiet", "-q", is_flag=True, help="No summary line (with -o).")
 @click.option("--json", "as_json", is_flag=True, help="Print results (or, with -o, a summary) as JSON.")
@@ -154,6 +154,12 @@ def query(opts):
     from graphembed.index import EmbeddingIndex
     from graphembed.io.errors import InputError
 
+    if opts["output"]:
+        from graphembed.io.atomic import check_writable
+        from graphembed.io.tables import table_format
+
+        table_format(opts["output"])
+        check_writable(opts["output"])
     nodes = list(opts["nodes"]) + (_read_ids(opts["nodes_file"]) if opts["nodes_file"] else [])
     vectors = []
     for text in opts["vectors"]:
@@ -167,9 +173,15 @@ def query(opts):
     if nodes and vectors:
         raise click.UsageError("give either query nodes or query vectors, not both")
     _threads(opts["threads"])
-    idx = EmbeddingIndex.load(opts["index_dir"])
+    idx = EmbeddingIndex.load(opts["index_dir"], verify=not opts["no_verify"])
     filter_ids = _read_ids(opts["filter_file"]) if opts["filter_file"] else None
-    kwargs = dict(k=opts["k"], filter=filter_ids, ef_search=opts["ef_search"], nprobe=opts["nprobe"],
+    k = opts["k"]
+    if k > len(idx):
+        if not opts["quiet"]:
+            click.echo(f"graphembed: note: --k {k} is more than the {len(idx)} indexed nodes; "
+                       f"using --k {len(idx)}", err=True)
+        k = opts["k"] = len(idx)
+    kwargs = dict(k=k, filter=filter_ids, ef_search=opts["ef_search"], nprobe=opts["nprobe"],
                   exact=opts["exact"])
     t0 = time.perf_counter()
     if nodes:
@@ -208,6 +220,8 @@ def query(opts):
 @click.argument("index_dir", metavar="INDEX", type=click.Path(file_okay=False))
 @click.option("--recall-sample", type=click.IntRange(min=1), default=None,
               help="Also measure recall@10 against exact search on this many random nodes.")
+@click.option("--no-verify", is_flag=True,
+              help="Skip the checksum check of the index files (for huge indexes).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 @pass_options
 def info(opts):
@@ -220,8 +234,9 @@ def info(opts):
 
     from graphembed.index import EmbeddingIndex
 
-    idx = EmbeddingIndex.load(opts["index_dir"])
+    idx = EmbeddingIndex.load(opts["index_dir"], verify=not opts["no_verify"])
     out = idx.info()
+    out["verified"] = bool(not opts["no_verify"] and idx.meta.get("files"))
     out["bytes"] = sum(os.path.getsize(os.path.join(opts["index_dir"], f))
                        for f in os.listdir(opts["index_dir"]))
     if opts["recall_sample"]:

@@ -113,6 +113,25 @@ def default_ef_search(n):
     return DEFAULT_EF_SEARCH if n <= AUTO_LARGE else DEFAULT_EF_SEARCH_LARGE
 
 
+def check_factory(factory, dim):
+    """Refuse the factory strings that faiss aborts on instead of raising (an HNSW graph with
+    M < 2, PQ codes of 0 or more than 16 bits) and parameters that cannot work for ``dim``."""
+    import re
+
+    for m in re.finditer(r"HNSW(\d+)", factory):
+        if int(m.group(1)) < 2:
+            raise InputError(f"index {factory!r}: HNSW needs M >= 2 neighbours per node, got {m.group(1)}")
+    for m in re.finditer(r"IVF(\d+)", factory):
+        if int(m.group(1)) < 1:
+            raise InputError(f"index {factory!r}: IVF needs at least 1 list, got {m.group(1)}")
+    for m in re.finditer(r"(?<![A-Za-z])(?:PQ|OPQ)(\d+)(?:x(\d+))?", factory):
+        parts, bits = int(m.group(1)), m.group(2)
+        if parts < 1:
+            raise InputError(f"index {factory!r}: PQ needs at least 1 sub-quantizer, got {parts}")
+        if bits is not None and not 1 <= int(bits) <= 16:
+            raise InputError(f"index {factory!r}: PQ codes need 1 to 16 bits, got {bits}")
+
+
 def _with_refine(factory):
     """PQ codes only with exact re-ranking: append ``,RFlat`` unless a refine stage is given."""
     if "PQ" in factory.upper() and "RFLAT" not in factory.upper() and "REFINE" not in factory.upper():
@@ -126,6 +145,70 @@ def vectors_checksum(vectors):
     h.update(f"{vectors.shape[0]}x{vectors.shape[1]}:".encode())
     h.update(np.ascontiguousarray(vectors, dtype=np.float32).data)
     return "sha256:" + h.hexdigest()
+
+
+def file_checksum(path, chunk=1 << 22):
+    """``sha256:<hex>`` of a file's bytes, read in 4 MiB pieces."""
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(chunk), b""):
+                h.update(block)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    return "sha256:" + h.hexdigest()
+
+
+def read_index_meta(path):
+    """The ``index.json`` of the index directory ``path``, checked to be a graphembed index
+    description with its files present; raises :class:`InputError` otherwise."""
+    path = Path(path)
+    if not path.is_dir() or not (path / META_FILE).is_file():
+        raise InputError(f"{path}: not an index directory (expected {META_FILE}, {INDEX_FILE}, "
+                         f"{NODES_FILE}); build one with 'graphembed index build'")
+    try:
+        meta = json.loads((path / META_FILE).read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path / META_FILE}: not valid JSON ({str(exc)[:120]})") from None
+    except OSError as exc:
+        raise InputError(f"{path / META_FILE}: cannot read ({exc.strerror})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT or meta.get("metric") not in METRICS:
+        raise InputError(f"{path / META_FILE}: not a graphembed index description")
+    try:
+        version, dim, count = int(meta.get("version", 0)), int(meta["dim"]), int(meta["count"])
+    except (KeyError, TypeError, ValueError):
+        raise InputError(f"{path / META_FILE}: version, dim or count is missing or not an integer") from None
+    if version > FORMAT_VERSION:
+        raise InputError(f"{path}: index format version {version} is newer than this "
+                         f"graphembed reads ({FORMAT_VERSION}); upgrade graphembed")
+    if dim < 1 or count < 0:
+        raise InputError(f"{path / META_FILE}: dim {dim} and count {count} are not possible")
+    files = meta.get("files")
+    if files is not None and (not isinstance(files, dict)
+                              or not all(isinstance(v, str) for v in files.values())):
+        raise InputError(f"{path / META_FILE}: 'files' must map file names to checksums")
+    for name in (INDEX_FILE, NODES_FILE):
+        if not (path / name).is_file():
+            raise InputError(f"{path}: {name} is missing")
+    return meta
+
+
+def index_files(path):
+    """True when the directory ``path`` holds a graphembed index and nothing else (its
+    ``index.json`` describes one; every other entry is ``index.faiss`` or ``nodes.parquet``)."""
+    path = Path(path)
+    try:
+        read_index_meta(path)
+    except InputError:
+        return False
+    return set(os.listdir(path)) <= {META_FILE, INDEX_FILE, NODES_FILE}
+
+
+def _check_replaceable(path):
+    """Refuse to replace a directory that is neither empty nor a graphembed index."""
+    if any(Path(path).iterdir()) and not index_files(path):
+        raise InputError(f"{path}: a directory that is not empty and not an index (only a "
+                         "graphembed index is replaced); name a new or empty directory")
 
 
 def _normalized(x):
@@ -282,6 +365,7 @@ class EmbeddingIndex:
         t0 = time.perf_counter()
         vectors = _normalized(emb.vectors) if metric == "cosine" else emb.vectors
         factory = choose_factory(n, dim) if index == "auto" else _with_refine(index.strip())
+        check_factory(factory, dim)
         try:
             inner = faiss.index_factory(dim, factory, _metric_type(metric))
         except RuntimeError as exc:
@@ -328,7 +412,12 @@ class EmbeddingIndex:
         return obj
 
     def save(self, path):
-        """Write the index directory atomically (built in a temporary directory, then renamed)."""
+        """Write the index directory atomically: built beside ``path``, then swapped in, so
+        ``path`` always names a complete index (the old one or this one).
+
+        ``path`` must not exist, be an empty directory, or hold a graphembed index (recognised by
+        :func:`index_files`); anything else is refused and left untouched.
+        """
         faiss = _faiss()
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -337,26 +426,25 @@ class EmbeddingIndex:
         from graphembed.io.atomic import atomic_path
 
         path = Path(path)
-        if path.exists() and not path.is_dir():
-            raise InputError(f"{path}: exists and is not an index directory")
-        if path.is_dir() and any(path.iterdir()) and not (path / META_FILE).exists():
-            raise InputError(f"{path}: a non-empty directory that is not an index; not overwriting it")
-        with atomic_path(path, directory=True) as tmp:
-            mask = os.umask(0)
-            os.umask(mask)
-            os.chmod(tmp, 0o777 & ~mask)  # mkdtemp makes it private; an index is an ordinary output
+        with atomic_path(path, directory=True, replace_dir=_check_replaceable) as tmp:
             faiss.write_index(self.index, str(tmp / INDEX_FILE))
             ids = self.node_ids
             col = pa.array(ids.tolist(), type=pa.string()) if ids.dtype.kind == "O" \
-                else pa.array(ids, type=pa.int64())
+                else pa.array(ids, type=pa.uint64() if ids.dtype.kind == "u" else pa.int64())
             pq.write_table(pa.table({"node": col}), str(tmp / NODES_FILE))
+            self.meta["files"] = {name: file_checksum(tmp / name) for name in (INDEX_FILE, NODES_FILE)}
             (tmp / META_FILE).write_text(json.dumps(self.meta, indent=2, default=_json_default) + "\n")
         self.path = str(path)
         return path
 
     @classmethod
-    def load(cls, path, mmap=True):
-        """Read an index directory; the faiss index is memory-mapped where its type allows."""
+    def load(cls, path, mmap=True, verify=True):
+        """Read an index directory; the faiss index is memory-mapped where its type allows.
+
+        ``verify``: check ``index.faiss`` and ``nodes.parquet`` against the sha256 sums stored in
+        ``index.json`` first (reads both files once; indexes written before the sums were stored
+        cannot be verified and load as they are). A mismatch raises :class:`InputError`.
+        """
         faiss = _faiss()
         import pyarrow.parquet as pq
 
@@ -365,21 +453,12 @@ class EmbeddingIndex:
         path = Path(path)
         if not path.exists():
             raise InputError(f"{path}: index not found")
-        if not path.is_dir() or not (path / META_FILE).exists():
-            raise InputError(f"{path}: not an index directory (expected {META_FILE}, {INDEX_FILE}, "
-                             f"{NODES_FILE}); build one with 'graphembed index build'")
-        try:
-            meta = json.loads((path / META_FILE).read_text())
-        except ValueError as exc:
-            raise InputError(f"{path / META_FILE}: not valid JSON ({exc})") from None
-        if meta.get("format") != FORMAT or meta.get("metric") not in METRICS:
-            raise InputError(f"{path / META_FILE}: not a graphembed index description")
-        if int(meta.get("version", 0)) > FORMAT_VERSION:
-            raise InputError(f"{path}: index format version {meta['version']} is newer than this "
-                             f"graphembed reads ({FORMAT_VERSION}); upgrade graphembed")
-        for name in (INDEX_FILE, NODES_FILE):
-            if not (path / name).exists():
-                raise InputError(f"{path}: {name} is missing")
+        meta = read_index_meta(path)
+        if verify:
+            for name, expected in (meta.get("files") or {}).items():
+                if name in (INDEX_FILE, NODES_FILE) and file_checksum(path / name) != expected:
+                    raise InputError(f"{path / name}: checksum mismatch: the file is damaged or was "
+                                     "changed after the index was built; rebuild the index")
         index = None
         if mmap:
             flag = getattr(faiss, "IO_FLAG_MMAP_IFC", faiss.IO_FLAG_MMAP) | faiss.IO_FLAG_READ_ONLY
@@ -493,6 +572,10 @@ class EmbeddingIndex:
             keep.efSearch = max(keep.efSearch, k)
         dist, pos = self.index.search(q, k, params=params)
         del keep
+        if pos.size and (pos.max() >= len(self.node_ids) or pos.min() < -1):
+            where = Path(self.path).name if self.path else "the index"
+            raise InputError(f"{where}: faiss returned positions outside its {len(self.node_ids)} "
+                             "nodes; the index is damaged: rebuild it")
         if self.metric == "l2":
             dist = np.sqrt(np.maximum(dist, 0))
         dist = dist.astype(np.float32, copy=False)

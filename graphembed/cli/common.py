@@ -1,6 +1,7 @@
 """Options and helpers shared by every command (click only at import time)."""
 import functools
 import json
+import os
 import sys
 import time
 
@@ -9,24 +10,69 @@ import click
 EMBEDDING_FORMATS = ("parquet", "csv", "tsv", "npz", "w2v")
 
 
+# Optional extras: the module a command imports -> the pip extra that brings it.
+EXTRAS = {"gensim": "gensim", "faiss": "index", "fastapi": "serve", "uvicorn": "serve", "httpx": "serve",
+          "starlette": "serve", "matplotlib": "plot", "leidenalg": "leiden", "igraph": "leiden",
+          "psutil": "bench", "dask": "dask", "distributed": "dask"}
+MAX_MESSAGE = 500  # characters of an error line; longer ones are cut
+
+
+def one_line(text, limit=MAX_MESSAGE):
+    """``text`` on one line (runs of whitespace collapsed), cut to ``limit`` characters."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def fail(message, code=2):
+    """Print ``graphembed: error: message`` as one line on stderr and exit with ``code``."""
+    click.echo(f"graphembed: error: {one_line(message)}", err=True)
+    sys.exit(code)
+
+
 def run_reporting_errors(call):
-    """Run a command; user errors become one line on stderr and exit code 2."""
+    """Run a command: every failure becomes one line on stderr and an exit code, never a traceback.
+
+    User errors (bad input, unwritable or full disks, damaged files, a missing optional extra)
+    exit with 2; running out of memory and unexpected internal errors with 1 (the traceback is
+    shown with ``GRAPHEMBED_DEBUG=1``); an interrupt with 130.
+    """
+    import zlib
+
     from graphembed.io.errors import InputError
 
     try:
         return call()
-    except InputError as exc:
-        click.echo(f"graphembed: error: {exc}", err=True)
-        sys.exit(2)
-    except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
-        click.echo(f"graphembed: error: {exc.filename or ''}: {exc.strerror}", err=True)
-        sys.exit(2)
-    except MemoryError:
-        click.echo("graphembed: error: out of memory", err=True)
-        sys.exit(1)
+    except (SystemExit, click.exceptions.Exit, click.ClickException, click.Abort):
+        raise
     except KeyboardInterrupt:
         click.echo("graphembed: interrupted", err=True)
         sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - every error is reported in one line below
+        if os.environ.get("GRAPHEMBED_DEBUG") == "1":
+            raise
+        if isinstance(exc, BrokenPipeError):  # the reader of stdout went away (| head): stop quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
+        if isinstance(exc, InputError):
+            fail(exc)
+        if isinstance(exc, OSError) and not type(exc).__module__.startswith("pyarrow"):
+            where = exc.filename if exc.filename is not None else ""
+            fail(f"{where}: {exc.strerror or exc}" if where else (exc.strerror or str(exc)))
+        if isinstance(exc, (zlib.error, EOFError, UnicodeError)):
+            fail(f"unreadable input: {exc}")
+        if isinstance(exc, ImportError):
+            top = (exc.name or "").split(".")[0]
+            extra = EXTRAS.get(top)
+            hint = f"pip install 'graphembed[{extra}]'" if extra else "install it"
+            fail(f"this needs the optional package {top or exc}: {hint}")
+        if isinstance(exc, MemoryError):
+            fail("out of memory", 1)
+        module = type(exc).__module__
+        if module.startswith("pyarrow"):
+            fail(f"unreadable input: {exc}")
+        if module.startswith("faiss") or "faiss" in str(exc)[:200].lower():
+            fail(f"faiss failed: {str(exc).strip().splitlines()[-1] if str(exc).strip() else exc}")
+        fail(f"internal error: {type(exc).__name__}: {exc} (set GRAPHEMBED_DEBUG=1 for the traceback)", 1)
 
 
 def graph_input_options(func):
@@ -92,11 +138,20 @@ def run_embedding(opts, make_estimator, fit_kwargs=None):
     """Read the graph, fit, write the embedding atomically, report. Returns the Embedding."""
     from graphembed.io.embedding_files import embedding_format
 
+    from graphembed.io.atomic import check_writable
+
     fmt = embedding_format(opts["output"], opts["output_format"])  # fail before the work
+    check_writable(opts["output"])
+    if opts.get("index_path"):
+        from graphembed.index.core import _check_replaceable
+
+        check_writable(opts["index_path"], directory=True)
+        if os.path.isdir(opts["index_path"]):
+            _check_replaceable(opts["index_path"])
+    estimator = make_estimator()
     t0 = time.perf_counter()
     graph = load_graph(opts)
     t_read = time.perf_counter() - t0
-    estimator = make_estimator()
     emb = estimator.fit_transform(graph, **(fit_kwargs or {}))
     t_fit = time.perf_counter() - t0 - t_read
     emb.save(opts["output"], fmt)

@@ -38,6 +38,41 @@ class LazyGroup(click.Group):
 
         return run_reporting_errors(lambda: super(LazyGroup, self).invoke(ctx))
 
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """Click's main, with usage errors and warnings as one line each on stderr."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        import warnings
+
+        argv = sys.argv[1:] if args is None else list(args)
+        if "-q" in argv or "--quiet" in argv:
+            warnings.simplefilter("ignore")
+        warnings.showwarning = _show_warning
+        try:
+            super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.UsageError as exc:
+            command = exc.ctx.command_path if exc.ctx is not None else "graphembed"
+            hint = f" (see '{command} --help')" if exc.ctx is not None else ""
+            click.echo(f"{command}: error: {_one_line(exc.format_message())}{hint}", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            click.echo(f"graphembed: error: {_one_line(exc.format_message())}", err=True)
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("graphembed: aborted", err=True)
+            sys.exit(1)
+        sys.exit(0)
+
+
+def _one_line(text):
+    from graphembed.cli.common import one_line
+
+    return one_line(text)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    click.echo(f"graphembed: warning: {_one_line(message)}", err=True)
+
 
 def _placeholder(name, exc):
     @click.command(name=name, help=f"[unavailable: failed to load: {exc}]",

@@ -163,12 +163,23 @@ def atomic_path(path, directory=False, replace_dir=None):
             _swap_directory(tmp, path)
         else:
             os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # a full or read-only disk, an I/O error: name the output
+            raise InputError(f"{path}: cannot write ({os_problem(exc)}); nothing was changed") from None
         raise
+
+
+def os_problem(exc):
+    """The system's words for an OSError (pyarrow's carry the errno only in their message)."""
+    code = exc.errno
+    if code is None:
+        m = re.search(r"errno (\d+)", str(exc))
+        code = int(m.group(1)) if m else None
+    return os.strerror(code) if code else " ".join(str(exc).split())[:200]
 
 
 def _swap_directory(new, path):

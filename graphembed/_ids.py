@@ -27,12 +27,13 @@ def factorize(src, dst, nodes=None):
 
     Integer ids are numbered in increasing order; string ids in order of first appearance
     (``nodes`` first, then all sources, then all targets). Mixed integer and string columns
-    are read as strings.
+    are read as strings. Integer ids keep their exact values: int64 when they fit, uint64 when
+    some are in [2^63, 2^64) and none is negative, decimal strings otherwise.
 
     Returns
     -------
     src_idx, dst_idx : int32 arrays (m,)
-    node_ids : int64 array or object array of str, shape (n,)
+    node_ids : int64 or uint64 array, or object array of str, shape (n,)
     """
     columns = [_as_arrow(src), _as_arrow(dst)]
     if nodes is not None:
@@ -40,7 +41,12 @@ def factorize(src, dst, nodes=None):
     if any(c.null_count for c in columns):
         raise ValueError("node ids contain missing values")
     if all(pa.types.is_integer(c.type) for c in columns):
-        return _factorize_int(*columns)
+        kind = integer_kind(columns)
+        if kind == "int64":
+            return _factorize_int(*columns)
+        if kind == "uint64":
+            return _factorize_uint64(*columns)
+        columns = [c.cast(pa.string()) for c in columns]  # no common integer type: exact decimal text
     columns = [c if pa.types.is_string(c.type) else c.cast(pa.string()) for c in columns]
     extra = _chunks(columns[2]) if nodes is not None else []
     n_extra = sum(len(c) for c in extra)
@@ -59,6 +65,59 @@ def factorize(src, dst, nodes=None):
     del encoded
     node_ids = np.asarray(dictionary.to_numpy(zero_copy_only=False), dtype=object)
     return codes[n_extra:n_extra + m], codes[n_extra + m:], node_ids
+
+
+_INT64_MAX = np.iinfo(np.int64).max
+
+
+def integer_kind(columns):
+    """``"int64"`` when every value of the integer arrow columns fits int64, ``"uint64"`` when
+    some do not but all are in [0, 2^64), else ``"str"`` (negative ids beside ids >= 2^63)."""
+    big = negative = False
+    for c in columns:
+        if not len(c):
+            continue
+        if pa.types.is_unsigned_integer(c.type):
+            big = big or (c.type.bit_width == 64 and pc.max(c).as_py() > _INT64_MAX)
+        else:
+            negative = negative or pc.min(c).as_py() < 0
+    if not big:
+        return "int64"
+    return "str" if negative else "uint64"
+
+
+def exact_integer_ids(src, dst):
+    """``(src, dst)`` arrow id columns with decimal-integer strings turned into integers, exactly.
+
+    When every id of both columns is a decimal integer (``-?[0-9]+``), both become int64 if all
+    fit, else uint64 if all are in [0, 2^64); otherwise both stay strings. Never floats.
+    """
+    columns = [src, dst]
+    if not all(pa.types.is_string(c.type) or pa.types.is_large_string(c.type) for c in columns):
+        return src, dst
+    for c in columns:
+        if len(c) and not pc.all(pc.match_substring_regex(c, r"^-?[0-9]+$")).as_py():
+            return src, dst
+    for target in (pa.int64(), pa.uint64()):
+        try:
+            return tuple(pc.cast(c, target) for c in columns)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+    return src, dst
+
+
+def _uint64_chunks(col):
+    return [chunk.cast(pa.uint64()).to_numpy(zero_copy_only=False) for chunk in _chunks(col)]
+
+
+def _factorize_uint64(*columns):
+    """Integer ids beyond int64 (all in [0, 2^64)): uint64 node ids in increasing order."""
+    chunked = [_uint64_chunks(c) for c in columns]
+    sizes = [sum(a.shape[0] for a in chunks) for chunks in chunked]
+    node_ids, inverse = np.unique(np.concatenate([a for chunks in chunked for a in chunks]),
+                                  return_inverse=True)
+    codes = np.split(inverse.astype(np.int32), np.cumsum(sizes)[:-1])
+    return codes[0], codes[1], node_ids
 
 
 def _int64_chunks(col):

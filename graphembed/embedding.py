@@ -27,8 +27,10 @@ class Embedding:
 
         ids = node_ids if isinstance(node_ids, np.ndarray) and node_ids.dtype.kind in "iuO" \
             else _ids_array(list(node_ids))
-        if ids.dtype.kind == "u":
-            ids = ids.astype(np.int64)
+        if ids.dtype.kind == "u" and (not ids.size or ids.max() <= np.iinfo(np.int64).max):
+            ids = ids.astype(np.int64)  # uint64 only where ids need it (beyond int64)
+        elif ids.dtype.kind == "u":
+            ids = ids.astype(np.uint64)
         if ids.shape[0] != vectors.shape[0]:
             raise ValueError(f"{ids.shape[0]} node ids but {vectors.shape[0]} vectors")
         self.node_ids = ids

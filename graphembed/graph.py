@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from graphembed.io.errors import InputError
+from graphembed.io.validate import check_csr, check_weights
 
 DUPLICATE_RULES = ("first", "sum", "max")
 
@@ -129,10 +130,14 @@ class Graph:
             raise InputError(str(exc)) from None
         w = None
         if weights is not None:
-            w = np.asarray(weights, dtype=np.float64)
-            if w.shape[0] != s.shape[0]:
-                raise InputError("weights and edges differ in length")
-            _check_weights(w)
+            try:
+                w = np.asarray(weights, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise InputError(f"{source or 'weights'}: weights must be numbers") from None
+            if w.shape != (s.shape[0],):
+                raise InputError(f"{source or 'weights'}: {w.shape[0] if w.ndim else 0} weights "
+                                 f"for {s.shape[0]} edges")
+            check_weights(w, source)
             w = w.astype(np.float32)
         merge = {"first": MERGE_FIRST, "sum": MERGE_SUM, "max": MERGE_MAX}[duplicates]
         indptr, indices, wts, loops, dups = edges_to_csr(
@@ -153,7 +158,8 @@ class Graph:
         return cls(indptr, indices, wts, node_ids, bool(directed), stats)
 
     @classmethod
-    def from_scipy(cls, matrix, *, directed=None, weighted=None, node_ids=None, self_loops=False):
+    def from_scipy(cls, matrix, *, directed=None, weighted=None, node_ids=None, self_loops=False,
+                   source=None):
         """Build a graph from a square scipy sparse (or dense) adjacency matrix.
 
         directed=None reads a symmetric matrix as undirected and any other as directed; an
@@ -162,9 +168,10 @@ class Graph:
         """
         import scipy.sparse as sp
 
-        a = sp.csr_matrix(matrix)
+        a = _checked_csr(matrix, source)
         if a.shape[0] != a.shape[1]:
-            raise InputError(f"adjacency matrix must be square, got shape {a.shape}")
+            raise InputError(f"{source or 'adjacency matrix'}: the adjacency matrix must be square, "
+                             f"got shape {a.shape}")
         a.sum_duplicates()
         a.eliminate_zeros()
         symmetric = (a != a.T).nnz == 0
@@ -173,7 +180,7 @@ class Graph:
         if not directed and not symmetric:
             a = a.maximum(a.T).tocsr()
         data = np.asarray(a.data, dtype=np.float64)
-        _check_weights(data)
+        check_weights(data, source, unit="stored entry")
         if weighted is None:
             weighted = bool(data.size) and not np.all(data == 1.0)
         coo = a.tocoo()
@@ -205,7 +212,7 @@ class Graph:
                          f"got {type(graph).__name__}")
 
     @classmethod
-    def from_networkx(cls, graph, *, weight="weight", self_loops=False):
+    def from_networkx(cls, graph, *, weight="weight", self_loops=False, source=None):
         """Build a graph from a networkx (Di)Graph; node order follows ``graph.nodes``.
 
         Edge attribute ``weight`` becomes the weight when any edge has it.
@@ -216,9 +223,18 @@ class Graph:
         src = np.fromiter((index[u] for u, _, _ in edges), dtype=np.int64, count=len(edges))
         dst = np.fromiter((index[v] for _, v, _ in edges), dtype=np.int64, count=len(edges))
         has_w = weight is not None and any(w is not None for _, _, w in edges)
-        w = np.array([1.0 if x is None else x for _, _, x in edges], dtype=np.float64) if has_w else None
+        w = None
+        if has_w:
+            w = np.empty(len(edges), dtype=np.float64)
+            for i, (u, v, x) in enumerate(edges):
+                try:
+                    w[i] = 1.0 if x is None else float(x)
+                except (TypeError, ValueError):
+                    where = f"{source}: " if source else ""
+                    raise InputError(f"{where}edge ({u!r}, {v!r}): {weight} {str(x)[:40]!r} is not a number") from None
         g = cls.from_edges(src, dst, w, directed=graph.is_directed(),
-                           nodes=np.arange(len(nodes), dtype=np.int64), self_loops=self_loops)
+                           nodes=np.arange(len(nodes), dtype=np.int64), self_loops=self_loops,
+                           source=source)
         g.node_ids = _ids_array(nodes)
         g._index = None
         return g
@@ -287,19 +303,45 @@ def _key(v):
     return v.item() if isinstance(v, np.generic) else v
 
 
+def _checked_csr(matrix, source=None):
+    """``matrix`` (scipy sparse or dense) as a scipy CSR matrix whose structure has been checked
+    (index ranges, indptr) before scipy or a kernel touches it; values must be real numbers."""
+    import scipy.sparse as sp
+
+    where = source or "adjacency matrix"
+    if sp.issparse(matrix):
+        fmt = matrix.format
+        if fmt in ("csr", "csc"):
+            n_outer, n_inner = matrix.shape if fmt == "csr" else matrix.shape[::-1]
+            check_csr(matrix.indptr, matrix.indices, n_outer, n_inner, where)
+        elif fmt == "coo":
+            for name, idx, size in (("row", matrix.row, matrix.shape[0]), ("column", matrix.col, matrix.shape[1])):
+                if idx.size and (idx.min() < 0 or idx.max() >= size):
+                    raise InputError(f"{where}: {name} index outside [0, {size})")
+        dtype = matrix.dtype
+    else:
+        try:
+            matrix = np.asarray(matrix)
+        except (TypeError, ValueError):
+            raise InputError(f"{where}: not a numeric matrix") from None
+        if matrix.ndim != 2:
+            raise InputError(f"{where}: expected a 2-D adjacency matrix, got {matrix.ndim} dimensions")
+        dtype = matrix.dtype
+    if dtype.kind not in "biuf":
+        raise InputError(f"{where}: matrix values must be real numbers, got {dtype}")
+    return sp.csr_matrix(matrix)
+
+
 def _ids_array(values):
-    """int64 ids when every id is an integer, else an object array of str."""
-    if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
-        return np.asarray(values, dtype=np.int64)
+    """int64 ids when every id is an integer that fits (uint64 when some are in [2^63, 2^64)
+    and none is negative), else an object array of str."""
+    if all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in values):
+        ints = [int(v) for v in values]
+        lo, hi = min(ints, default=0), max(ints, default=0)
+        if -2**63 <= lo and hi < 2**63:
+            return np.asarray(ints, dtype=np.int64)
+        if lo >= 0 and hi < 2**64:
+            return np.asarray(ints, dtype=np.uint64)
     out = np.empty(len(values), dtype=object)
     out[:] = [str(v) for v in values]
     return out
-
-
-def _check_weights(w):
-    bad = ~np.isfinite(w)
-    if bad.any():
-        raise InputError(f"edge {int(np.flatnonzero(bad)[0])}: weight is {w[bad][0]} (weights must be finite)")
-    neg = w < 0
-    if neg.any():
-        raise InputError(f"edge {int(np.flatnonzero(neg)[0])}: weight {w[neg][0]} is negative (weights must be >= 0)")

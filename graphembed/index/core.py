@@ -360,6 +360,8 @@ class EmbeddingIndex:
             raise InputError(f"cannot index an empty embedding ({n} x {dim})")
         if not np.isfinite(emb.vectors).all():
             raise InputError("the embedding has NaN or infinite values; cannot index it")
+        if np.unique(emb.node_ids).shape[0] != n:
+            raise InputError("the embedding lists a node id twice; cannot index it")
         if threads is not None:
             faiss.omp_set_num_threads(int(threads))
         t0 = time.perf_counter()

@@ -44,26 +44,71 @@ def load_embedding(path, format=None) -> Embedding:
     if not path.exists():
         raise InputError(f"{path}: file not found")
     try:
-        return _READERS[fmt](path)
+        return _check_embedding(path, _READERS[fmt](path))
     except InputError:
         raise
     except Exception as exc:  # damaged files raise many types; the message names the file
-        raise InputError(f"{path}: not a readable {fmt} embedding file ({exc})") from None
+        text = " ".join(str(exc).split())[:200]
+        raise InputError(f"{path}: not a readable {fmt} embedding file ({text})") from None
 
 
 def _ids_arrow(ids):
     import pyarrow as pa
 
-    return pa.array(ids.tolist() if ids.dtype.kind == "O" else ids,
-                    type=pa.string() if ids.dtype.kind == "O" else pa.int64())
+    if ids.dtype.kind == "O":
+        return pa.array(ids.tolist(), type=pa.string())
+    return pa.array(ids, type=pa.uint64() if ids.dtype.kind == "u" else pa.int64())
 
 
-def _ids_from_arrow(col):
+def _ids_from_arrow(col, path=None):
+    """Node ids of an id column, exact: int64, uint64 (beyond int64) or str; decimal-integer
+    text becomes integers. Missing ids and non-integral float ids are refused."""
     import pyarrow as pa
 
+    from graphembed._ids import exact_integer_ids
+
+    where = f"{path}: " if path is not None else ""
+    if pa.types.is_dictionary(col.type):
+        col = col.cast(col.type.value_type)
+    if col.null_count:
+        row = int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0])
+        raise InputError(f"{where}row {row + 1}: node id is missing")
+    if pa.types.is_floating(col.type):
+        values = col.to_numpy(zero_copy_only=False)
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(values) | (values != np.round(values)) | (np.abs(values) >= 2.0**53)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise InputError(f"{where}row {row + 1}: node id {float(values[row])!r} is not an integer or a string")
+        return values.astype(np.int64)
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        col = exact_integer_ids(col, col)[0]
     if pa.types.is_integer(col.type):
-        return col.to_numpy(zero_copy_only=False).astype(np.int64)
-    return np.asarray(col.cast(pa.string()).to_numpy(zero_copy_only=False), dtype=object)
+        values = col.to_numpy(zero_copy_only=False)
+        if values.dtype == np.uint64 and (not values.size or values.max() <= np.iinfo(np.int64).max):
+            values = values.astype(np.int64)
+        return values if values.dtype.kind == "u" else values.astype(np.int64)
+    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        raise InputError(f"{where}node ids must be integers or strings, not {col.type}")
+    return np.asarray(col.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def _check_embedding(path, emb):
+    """Unique ids and finite values, or an InputError naming the file and the row."""
+    ids = emb.node_ids
+    if ids.size:
+        order = np.argsort(ids, kind="stable")
+        same = ids[order][1:] == ids[order][:-1]
+        if same.any():
+            k = int(np.flatnonzero(same)[0])
+            row = int(max(order[k], order[k + 1]))
+            value = ids[row].item() if isinstance(ids[row], np.generic) else ids[row]
+            raise InputError(f"{path}: row {row + 1}: node id {value!r} appears twice")
+    finite = np.isfinite(emb.vectors).all(axis=1)
+    if not finite.all():
+        row = int(np.flatnonzero(~finite)[0])
+        raise InputError(f"{path}: row {row + 1}: the vector has NaN or infinite values")
+    return emb
 
 
 # ---------------------------------------------------------------------------- parquet
@@ -84,15 +129,36 @@ def _read_parquet(path):
     table = pq.read_table(str(path))
     names = table.column_names
     if "embedding" in names:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
         id_name = "node" if "node" in names else names[0]
         col = table.column("embedding").combine_chunks()
-        flat = col.flatten().to_numpy(zero_copy_only=False)
-        vectors = flat.reshape(table.num_rows, -1) if table.num_rows else flat.reshape(0, 0)
+        if not (pa.types.is_list(col.type) or pa.types.is_large_list(col.type)
+                or pa.types.is_fixed_size_list(col.type)):
+            raise InputError(f"{path}: column 'embedding' must hold lists of numbers, not {col.type}")
+        if col.null_count:
+            row = int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0])
+            raise InputError(f"{path}: row {row + 1}: the vector is missing")
+        lengths = pc.list_value_length(col).to_numpy(zero_copy_only=False)
+        if lengths.size and lengths.min() != lengths.max():
+            row = int(np.flatnonzero(lengths != lengths[0])[0])
+            raise InputError(f"{path}: row {row + 1}: a vector of {lengths[row]} values where row 1 has "
+                             f"{lengths[0]}; every vector must have the same length")
+        flat = col.flatten()
+        if flat.null_count:
+            raise InputError(f"{path}: a vector holds missing values")
+        flat = flat.to_numpy(zero_copy_only=False)
+        dim = int(lengths[0]) if lengths.size else 0
+        vectors = flat.reshape(table.num_rows, dim)
     else:  # one float column per dimension
         id_name = names[0]
         vectors = np.column_stack([table.column(c).to_numpy() for c in names[1:]])
-    meta = json.loads((table.schema.metadata or {}).get(_META_KEY, b"{}"))
-    return Embedding(_ids_from_arrow(table.column(id_name)), vectors,
+    try:
+        meta = json.loads((table.schema.metadata or {}).get(_META_KEY, b"{}"))
+    except ValueError:
+        meta = {}
+    return Embedding(_ids_from_arrow(table.column(id_name), path), vectors,
                      meta.get("method"), meta.get("params"))
 
 
@@ -116,12 +182,20 @@ def _write_delimited(emb, tmp, delimiter):
 def _read_delimited(path, delimiter):
     import pyarrow.csv as pacsv
 
-    table = pacsv.read_csv(str(path), parse_options=pacsv.ParseOptions(delimiter=delimiter))
-    if table.num_columns < 2:
+    import pyarrow as pa
+
+    with open(path, "rb") as fh:
+        first = fh.readline().decode("utf-8-sig", errors="replace").rstrip("\r\n")
+    import csv
+
+    header = next(csv.reader([first], delimiter=delimiter), [])
+    if len(header) < 2:
         raise InputError(f"{path}: expected a node column and vector columns")
+    table = pacsv.read_csv(str(path), parse_options=pacsv.ParseOptions(delimiter=delimiter),
+                           convert_options=pacsv.ConvertOptions(column_types={header[0]: pa.string()}))
     vectors = np.column_stack([table.column(i).to_numpy().astype(np.float32)
                                for i in range(1, table.num_columns)])
-    return Embedding(_ids_from_arrow(table.column(0)), vectors)
+    return Embedding(_ids_from_arrow(table.column(0), path), vectors)
 
 
 # ---------------------------------------------------------------------------- npz
@@ -137,7 +211,13 @@ def _read_npz(path):
         if "nodes" not in data or "vectors" not in data:
             raise InputError(f"{path}: expected arrays 'nodes' and 'vectors', found {list(data.keys())}")
         ids = data["nodes"]
-        ids = ids.astype(object) if ids.dtype.kind == "U" else ids.astype(np.int64)
+        if ids.dtype.kind == "U":
+            ids = ids.astype(object)
+        elif ids.dtype.kind in "iu":
+            ids = ids if ids.dtype == np.uint64 and ids.size and ids.max() > np.iinfo(np.int64).max \
+                else ids.astype(np.int64)
+        else:
+            raise InputError(f"{path}: 'nodes' must hold integers or strings, not {ids.dtype}")
         meta = json.loads(str(data["meta"])) if "meta" in data else {}
         return Embedding(ids, data["vectors"], meta.get("method"), meta.get("params"))
 
@@ -170,12 +250,13 @@ def _read_w2v(path):
         read_options=pacsv.ReadOptions(skip_rows=1, column_names=names + (["_"] if second.endswith(b" ") else [])),
         parse_options=pacsv.ParseOptions(delimiter=" "),
         convert_options=pacsv.ConvertOptions(include_columns=names,
-                                             column_types={c: pa.float32() for c in names[1:]}),
+                                             column_types={"node": pa.string(),
+                                                           **{c: pa.float32() for c in names[1:]}}),
     )
     if table.num_rows != n:
         raise InputError(f"{path}: header says {n} vectors, file has {table.num_rows}")
     vectors = np.column_stack([table.column(c).to_numpy() for c in names[1:]]) if dim else np.zeros((n, 0))
-    return Embedding(_ids_from_arrow(table.column("node")), vectors)
+    return Embedding(_ids_from_arrow(table.column("node"), path), vectors)
 
 
 _WRITERS = {

@@ -5,6 +5,7 @@ and what is wrong.
 """
 import gzip
 import os
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -83,17 +84,18 @@ def read_graph(path, *, format=None, directed=None, weighted=None, source_col=No
             raise InputError(f"{path}: a .mat network is an undirected adjacency matrix; "
                              "drop --directed")
         matrix, _ = read_mat(path)
-        g = Graph.from_scipy(matrix, directed=False, weighted=weighted, self_loops=self_loops)
+        g = Graph.from_scipy(matrix, directed=False, weighted=weighted, self_loops=self_loops, source=path)
     elif fmt == "npz":
-        g = Graph.from_scipy(_read_npz(path), directed=directed, weighted=weighted, self_loops=self_loops)
+        g = Graph.from_scipy(_read_npz(path), directed=directed, weighted=weighted, self_loops=self_loops,
+                             source=path)
     elif fmt == "gml":
         g = _read_gml(path, directed, weighted, self_loops)
     else:
-        src, dst, w = (_read_parquet if fmt == "parquet" else _read_text)(
-            path, source_col, target_col, weight_col, weighted, header, delimiter
-        )
+        read = _read_parquet if fmt == "parquet" else _read_text
+        src, dst, w, info = read(path, source_col, target_col, weight_col, weighted, header, delimiter)
         g = Graph.from_edges(src, dst, w, directed=bool(directed), nodes=node_list,
-                             self_loops=self_loops, duplicates=duplicates)
+                             self_loops=self_loops, duplicates=duplicates, source=path)
+        g.stats.update(info)
     g.stats["source"] = str(path)
     return g
 
@@ -170,7 +172,6 @@ def read_node_weights(path):
 def read_mat(path):
     """The ``network`` matrix and ``group`` labels (or None) of a benchmark ``.mat`` file."""
     import scipy.io
-    import scipy.sparse as sp
 
     try:
         data = scipy.io.loadmat(str(path))
@@ -185,15 +186,40 @@ def read_mat(path):
                              f"{', '.join(k for k in data if not k.startswith('__'))})")
         matrix = data[square[0]]
     labels = data.get("group")
-    return sp.csr_matrix(matrix), (sp.csr_matrix(labels) if labels is not None else None)
+    from graphembed.graph import _checked_csr
+
+    matrix = _checked_csr(matrix, f"{path}: network")
+    return matrix, (_checked_csr(labels, f"{path}: group") if labels is not None else None)
 
 
 # ---------------------------------------------------------------------------- text
 
-def _open_text(path):
+def _open_text(path, errors="strict"):
+    """The file as text: UTF-8 with an optional byte-order mark, ``.gz`` decompressed."""
     if str(path).lower().endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8", errors="replace", newline=None)
-    return open(path, "r", encoding="utf-8", errors="replace", newline=None)
+        return gzip.open(path, "rt", encoding="utf-8-sig", errors=errors, newline=None)
+    return open(path, "r", encoding="utf-8-sig", errors=errors, newline=None)
+
+
+def _utf8_error(path):
+    """InputError naming the first line of ``path`` that is not UTF-8 (for a decode failure)."""
+    opener = gzip.open if str(path).lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as fh:
+            for number, raw in enumerate(fh, start=1):
+                try:
+                    raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    return InputError(located(path, f"not UTF-8 text (byte {exc.start + 1} of the line)", number))
+    except (OSError, EOFError, zlib.error) as exc:
+        return InputError(f"{path}: cannot read ({_short(exc)})")
+    return InputError(f"{path}: not UTF-8 text")
+
+
+def _quote(text, limit=80):
+    """``repr`` of a piece of input, cut to about ``limit`` characters."""
+    text = text.strip()
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"... ({len(text)} characters)"
 
 
 def _is_number(token):
@@ -213,9 +239,14 @@ def _is_int(token):
 
 
 def _split(line, delimiter):
-    """Fields of a text line (runs of blanks are one separator when the delimiter is a space)."""
+    """Fields of a text line as pyarrow's CSV parser reads them: RFC 4180 quoting (``"a,b"`` is
+    one field, ``""`` an escaped quote); runs of blanks are one separator for a space delimiter."""
+    import csv
+
     line = line.strip()
-    return line.split() if delimiter == " " else [t.strip() for t in line.split(delimiter)]
+    if delimiter == " ":
+        return line.split()
+    return [t.strip() for t in next(csv.reader([line], delimiter=delimiter), [""])]
 
 
 def _is_comment_or_blank(stripped):
@@ -239,23 +270,51 @@ def _sniff(path, delimiter, max_lines=50):
                 rows.append(_split(stripped, delimiter))
                 if len(rows) >= max_lines:
                     break
-    except (OSError, EOFError, UnicodeError) as exc:
-        raise InputError(f"{path}: cannot read ({exc})") from None
+    except UnicodeDecodeError:
+        raise _utf8_error(path) from None
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(f"{path}: cannot read ({_short(exc)})") from None
     if not rows:
         raise InputError(f"{path}: no edges found (only comments or blank lines)")
     return skip, delimiter, rows
 
 
-def _looks_like_header(rows, cols):
-    first = rows[0]
-    tokens = [first[c] for c in cols if c < len(first)]
-    if any(t.lower().strip('"') in _HEADER_WORDS for t in tokens):
+def _header_verdict(rows, id_cols, w_col=None):
+    """Is the first sampled row a header? True, False, or None when only the whole file can tell.
+
+    It is a header when it cannot be data: a column word (``source``, ``target``...) as an id, a
+    non-numeric weight above numeric weights, or non-numeric ids above numeric ones. A numeric
+    first row is data. When the first row's ids and the others' are all strings, it is a header
+    only if none of its ids occurs anywhere else in the file (None: the caller checks that).
+    """
+    first, rest = rows[0], rows[1:]
+    ids = [first[c] for c in id_cols if c < len(first)]
+    if any(t.lower() in _HEADER_WORDS for t in ids):
         return True
-    if all(_is_number(t) for t in tokens):
+    if w_col is not None and w_col < len(first):
+        weights = [r[w_col] for r in rest if w_col < len(r)]
+        if not _is_number(first[w_col]) and weights and all(_is_number(t) for t in weights):
+            return True
+    if all(_is_number(t) for t in ids):
         return False
-    # A non-numeric first row above numeric rows is a header; all-string ids are data.
-    rest = [[r[c] for c in cols if c < len(r)] for r in rows[1:]]
-    return bool(rest) and all(_is_number(t) for r in rest for t in r)
+    rest_ids = [r[c] for r in rest for c in id_cols if c < len(r)]
+    if not rest_ids or any(_is_number(t) for t in ids):
+        return False
+    if all(_is_number(t) for t in rest_ids):
+        return True
+    return None
+
+
+def _first_row_ids_recur(table, src_name, dst_name):
+    """Whether an id of the table's first row occurs again anywhere in its id columns."""
+    import pyarrow.compute as pc
+
+    src, dst = table.column(src_name), table.column(dst_name)
+    for value in {src[0].as_py(), dst[0].as_py()}:
+        hits = pc.sum(pc.equal(src, value)).as_py() + pc.sum(pc.equal(dst, value)).as_py()
+        if hits > 1 + (src[0].as_py() == dst[0].as_py()):
+            return True
+    return False
 
 
 def _resolve_columns(path, names, source_col, target_col, weight_col, weighted):
@@ -302,7 +361,6 @@ def _cleaned_text(path, delimiter):
 
 def _read_text(path, source_col, target_col, weight_col, weighted, header, delimiter):
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
     if delimiter is not None and len(delimiter) != 1:
@@ -316,9 +374,14 @@ def _read_text(path, source_col, target_col, weight_col, weighted, header, delim
                                        f"{rows[0][0]!r}", skip + 1))
     by_name = any(isinstance(c, str) and not _is_int(c) for c in (source_col, target_col, weight_col)
                   if c is not None)
+    header_note, ambiguous = "given" if header is not None else "none", False
     if header is None:
-        positions = [c for c in (source_col, target_col) if isinstance(c, int)] or [0, 1]
-        header = by_name or _looks_like_header(rows, positions)
+        id_cols = [int(c) for c in (source_col, target_col) if c is not None and _is_int(c)] or [0, 1]
+        w_col = int(weight_col) if weight_col is not None and _is_int(weight_col) else 2 if weighted else None
+        verdict = True if by_name else _header_verdict(rows, id_cols, w_col)
+        ambiguous = verdict is None
+        header = bool(verdict)
+        header_note = "detected" if header else "none"
     names = [t.strip('"') for t in rows[0]] if header else [f"c{i}" for i in range(n_cols)]
     if header and len(set(names)) != len(names):
         raise InputError(located(path, f"duplicate column names in header: {rows[0]}", skip + 1))
@@ -362,6 +425,12 @@ def _read_text(path, source_col, target_col, weight_col, weighted, header, delim
                 source = pa.input_stream(str(path), compression="detect") if cleaned is None \
                     else pa.BufferReader(cleaned)
                 table = parse(source, data_skip if cleaned is None else (1 if header else 0), id_type)
+                if id_type is None and any(pa.types.is_floating(table.column(c).type)
+                                           for c in (src_name, dst_name)):
+                    # integers beyond int64 (or decimal ids) were inferred as floats: read the
+                    # id text exactly and decide below
+                    id_type = pa.string()
+                    continue
                 break
             except pa.ArrowInvalid as exc:
                 if not bad_rows and id_type is None and _id_conversion_error(exc, names, src_name, dst_name):
@@ -376,13 +445,22 @@ def _read_text(path, source_col, target_col, weight_col, weighted, header, delim
             target = _split(text, delimiter)
             line = _find_line(path, lambda s: _split(s, delimiter) == target)
             raise InputError(located(path, f"expected {n_cols} columns, found {len(target)}: "
-                                           f"{text.strip()!r}", line)) from None
+                                           f"{_quote(text)}", line)) from None
         if w_name and "conversion error to double" in str(exc):
             raise _bad_weight_error(path, data_skip, names.index(w_name), delimiter) from None
-        raise InputError(f"{path}: cannot parse ({exc})") from None
-    except (OSError, UnicodeError) as exc:
-        raise InputError(f"{path}: cannot read ({exc})") from None
+        if "utf8" in str(exc).lower():
+            raise _utf8_error(path) from None
+        raise InputError(f"{path}: cannot parse ({_short(exc)})") from None
+    except UnicodeError:
+        raise _utf8_error(path) from None
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(f"{path}: cannot read ({_short(exc)})") from None
     del cleaned
+    if ambiguous and table.num_rows > 1 and not _first_row_ids_recur(table, src_name, dst_name):
+        # every id is a string and the first row's ids occur nowhere else: a header
+        table = table.slice(1)
+        data_skip += 1
+        header_note = "detected"
 
     retype = id_type is not None  # ids read as strings only because of a stray line
     first = table.column(names[0])
@@ -400,15 +478,14 @@ def _read_text(path, source_col, target_col, weight_col, weighted, header, delim
     src = _clean_ids(path, table.column(src_name), "source", data_skip, delimiter)
     dst = _clean_ids(path, table.column(dst_name), "target", data_skip, delimiter)
     if retype and pa.types.is_string(src.type) and pa.types.is_string(dst.type):
-        try:
-            src, dst = pc.cast(src, pa.int64()), pc.cast(dst, pa.int64())
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            pass
+        from graphembed._ids import exact_integer_ids
+
+        src, dst = exact_integer_ids(src, dst)
     w = None
     if w_name:
         w = table.column(w_name).to_numpy()
         _check_weight_values(path, w, data_skip, names.index(w_name), delimiter)
-    return src, dst, w
+    return src, dst, w, {"header": header_note}
 
 
 def _id_conversion_error(exc, names, src_name, dst_name):
@@ -480,13 +557,14 @@ def _bad_weight_error(path, skip, w_index, delimiter):
 
 
 def _check_weight_values(path, w, skip, w_index, delimiter):
-    bad = ~np.isfinite(w) | (w < 0)
-    if not bad.any():
+    from graphembed.io.validate import bad_weight
+
+    found = bad_weight(w)
+    if found is None:
         return
-    row = int(np.flatnonzero(bad)[0])
-    value = w[row]
-    problem = f"weight {value} is not finite" if not np.isfinite(value) else \
-        f"weight {value} is negative (weights must be >= 0)"
+    row, problem = found
+    if np.isnan(w[row]) or np.isinf(w[row]):
+        problem = f"weight {w[row]} is not finite"
     line = None
     for i, (number, text) in enumerate(_data_lines(path, skip)):
         if i == row:
@@ -506,30 +584,70 @@ def _read_parquet(path, source_col, target_col, weight_col, weighted, header, de
 
     try:
         schema = pq.read_schema(str(path))
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"{path}: not a readable Parquet file ({_short(exc)})") from None
     names = list(schema.names)
+    if "embedding" in names and source_col is None and target_col is None:
+        raise InputError(f"{path}: this looks like an embedding file (columns {', '.join(names)}), "
+                         "not an edge list")
+    if len(names) < 2 and (source_col is None or target_col is None):
+        raise InputError(f"{path}: an edge list needs a source and a target column; found "
+                         f"{', '.join(names) or 'no columns'}")
     src_name, dst_name, w_name = _resolve_columns(path, names, source_col, target_col, weight_col, weighted)
-    table = pq.read_table(str(path), columns=[c for c in (src_name, dst_name, w_name) if c])
+    try:
+        table = pq.read_table(str(path), columns=[c for c in (src_name, dst_name, w_name) if c])
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"{path}: cannot read its Parquet data ({_short(exc)})") from None
     if table.num_rows == 0:
         raise InputError(f"{path}: no edges found")
-    for name in (src_name, dst_name):
-        if table.column(name).null_count:
-            row = int(np.flatnonzero(table.column(name).is_null().to_numpy(zero_copy_only=False))[0])
-            raise InputError(f"{path}: row {row + 1}: {name} is missing")
+    src = _parquet_ids(path, table.column(src_name), src_name)
+    dst = _parquet_ids(path, table.column(dst_name), dst_name)
     w = None
     if w_name:
         col = table.column(w_name)
-        try:
-            w = col.cast(pa.float64()).to_numpy(zero_copy_only=False)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            raise InputError(f"{path}: weight column {w_name!r} is not numeric ({col.type})") from None
-        bad = ~np.isfinite(w) | (w < 0)
+        if not (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)):
+            raise InputError(f"{path}: weight column {w_name!r} is not numeric ({col.type})")
+        if col.null_count:
+            row = int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0])
+            raise InputError(f"{path}: row {row + 1}: weight is missing")
+        w = col.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        from graphembed.io.validate import check_weights
+
+        check_weights(w, path, unit="row")
+    return src, dst, w, {}
+
+
+def _parquet_ids(path, col, name):
+    """An id column of a Parquet edge list, exact: integers or strings; floats only when every
+    value is a whole number below 2^53; nulls, NaN and nested types are refused."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = col.type
+    if pa.types.is_dictionary(kind):
+        col = col.cast(kind.value_type)
+        kind = col.type
+    if col.null_count:
+        row = int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0])
+        raise InputError(f"{path}: row {row + 1}: {name} id is missing")
+    if pa.types.is_integer(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return col
+    if pa.types.is_floating(kind):
+        values = col.to_numpy(zero_copy_only=False)
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(values) | (values != np.round(values)) | (np.abs(values) >= 2.0**53)
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            raise InputError(f"{path}: row {row + 1}: weight {w[row]} is not allowed "
-                             "(weights must be finite and >= 0)")
-    return table.column(src_name), table.column(dst_name), w
+            if np.isnan(values[row]):
+                raise InputError(f"{path}: row {row + 1}: {name} id is missing (NaN)")
+            raise InputError(f"{path}: row {row + 1}: {name} id {float(values[row])!r} is not a whole number "
+                             "that a float column holds exactly; store ids as integers or strings")
+        return pc.cast(col, pa.int64())
+    raise InputError(f"{path}: {name} ids must be integers or strings, not {kind}")
+
+
+def _short(exc, limit=160):
+    return " ".join(str(exc).split())[:limit]
 
 
 def _read_npz(path):
@@ -554,7 +672,7 @@ def _read_gml(path, directed, weighted, self_loops):
     if directed is not None and directed != g.is_directed():
         g = g.to_directed() if directed else g.to_undirected()
     weight = "weight" if weighted is not False else None
-    out = Graph.from_networkx(g, weight=weight, self_loops=self_loops)
+    out = Graph.from_networkx(g, weight=weight, self_loops=self_loops, source=path)
     if weighted and out.weights is None:
         raise InputError(f"{path}: --weighted but no edge has a 'weight' attribute")
     return out

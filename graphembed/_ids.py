@@ -1,13 +1,25 @@
-"""Map original node ids (integers or strings) to contiguous int32 indices, vectorised."""
+"""Node ids: factorising them into contiguous int32 indices (vectorised; the loops are numba
+kernels in :mod:`graphembed._kernels.ids`), and :class:`IdIndex`, the one place where ids are
+matched and coerced."""
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from numba import njit
+
+from graphembed.io.errors import InputError
 
 
 def _as_arrow(values):
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
         return values
+    if not isinstance(values, np.ndarray):
+        # numpy turns a list of Python ints beyond int64 into float64: build the array exactly
+        from graphembed.graph import _ids_array
+
+        values = list(values)
+        if values and all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+                          for v in values):
+            ids = _ids_array(values)
+            return pa.array(ids.tolist(), type=pa.string()) if ids.dtype.kind == "O" else pa.array(ids)
     arr = np.asarray(values)
     if arr.dtype == object:
         items = arr.tolist()
@@ -130,41 +142,9 @@ def _int64_chunks(col):
     return out
 
 
-@njit(cache=True)
-def _min_max(a, lo, hi):
-    for i in range(a.shape[0]):
-        x = a[i]
-        if x < lo:
-            lo = x
-        if x > hi:
-            hi = x
-    return lo, hi
-
-
-@njit(cache=True)
-def _mark_present(a, lo, present):
-    for i in range(a.shape[0]):
-        present[a[i] - lo] = True
-
-
-@njit(cache=True)
-def _rank_present(present):
-    rank = np.empty(present.shape[0], dtype=np.int32)
-    r = 0
-    for i in range(present.shape[0]):
-        rank[i] = r
-        if present[i]:
-            r += 1
-    return rank, r
-
-
-@njit(cache=True)
-def _lookup(a, lo, rank, out, start):
-    for i in range(a.shape[0]):
-        out[start + i] = rank[a[i] - lo]
-
-
 def _factorize_int(*columns):
+    from graphembed._kernels.ids import _lookup, _mark_present, _min_max, _rank_present
+
     chunked = [_int64_chunks(c) for c in columns]
     sizes = [sum(a.shape[0] for a in chunks) for chunks in chunked]
     total = sum(sizes)
@@ -200,28 +180,13 @@ def _factorize_int(*columns):
     return codes[0], codes[1], node_ids
 
 
-@njit(cache=True)
-def _scan_strings(offsets, data, start):
-    """(any value starts or ends with a blank, first empty value's row or -1)."""
-    blanks = False
-    for i in range(offsets.shape[0] - 1):
-        s = offsets[i]
-        e = offsets[i + 1]
-        if e == s:
-            return blanks, start + i
-        if not blanks:
-            a = data[s]
-            b = data[e - 1]
-            if a == 32 or a == 9 or a == 13 or b == 32 or b == 9 or b == 13:
-                blanks = True
-    return blanks, -1
-
-
 def scan_strings(col):
     """For a (chunked) arrow string column: (has values with surrounding blanks, first empty row or -1).
 
     Stops at the first empty value.
     """
+    from graphembed._kernels.ids import _scan_strings
+
     blanks = False
     for start, offsets, data in _string_buffers(col):
         b, empty = _scan_strings(offsets, data, start)
@@ -246,25 +211,145 @@ def _string_buffers(col):
         start += n
 
 
-@njit(cache=True)
-def _comment_mask(offsets, data, out, start):
-    found = False
-    for i in range(offsets.shape[0] - 1):
-        for k in range(offsets[i], offsets[i + 1]):
-            c = data[k]
-            if c == 32 or c == 9:
-                continue
-            if c == 35 or c == 37:  # '#' or '%'
-                out[start + i] = True
-                found = True
-            break
-    return found
-
-
 def comment_mask(col):
     """Bool mask of values whose first non-blank character is # or %, or None when there are none."""
+    from graphembed._kernels.ids import _comment_mask
+
     out = np.zeros(len(col), dtype=np.bool_)
     found = False
     for start, offsets, data in _string_buffers(col):
         found = _comment_mask(offsets, data, out, start) or found
     return out if found else None
+
+
+# ---------------------------------------------------------------------------- matching ids
+def _plain(v):
+    return v.item() if isinstance(v, np.generic) else v
+
+
+class UnknownIdError(InputError, KeyError):
+    """A node id that is not in the graph or embedding (an InputError, and a KeyError for
+    mapping-style callers)."""
+
+    __str__ = BaseException.__str__  # KeyError would quote the message
+
+
+class IdIndex:
+    """The one place where node ids are matched: positions of original ids in an id array.
+
+    Parameters
+    ----------
+    node_ids : array (n,) of int64 or uint64 ids, or an object array of str, without repeats.
+
+    One coercion rule for every lookup:
+
+    * numpy scalars count as the Python value they hold;
+    * booleans are refused (``True`` is not node 1) with an :class:`InputError`;
+    * integer ids: an int matches itself, a whole float its integer value (as in Python,
+      ``2.0 == 2``) while it is below 2^53 in magnitude (beyond, a float may be a rounded id, so
+      it is refused with an :class:`InputError`), a string of decimal digits (optional sign, no
+      blanks) the integer it spells;
+    * string ids: a string matches itself, an int the string of its decimal digits.
+
+    Anything else matches nothing. Unknown ids raise :class:`UnknownIdError` (an InputError and a
+    KeyError) naming them, unless a lookup asks to skip or count them.
+    """
+
+    def __init__(self, node_ids):
+        if not isinstance(node_ids, np.ndarray):
+            from graphembed.graph import _ids_array
+
+            node_ids = _ids_array(list(node_ids))
+        self.node_ids = node_ids
+        self._map = None
+        self._integer = self.node_ids.dtype.kind in "iu"
+
+    def __len__(self):
+        return self.node_ids.shape[0]
+
+    def _lookup(self):
+        if self._map is None:
+            self._map = {v: i for i, v in enumerate(self.node_ids.tolist())}
+        return self._map
+
+    def key(self, node_id):
+        """``node_id`` coerced to the id type of this index (None when it cannot be one)."""
+        if isinstance(node_id, np.generic):
+            node_id = node_id.item()
+        if isinstance(node_id, bool):
+            raise InputError(f"node id {node_id!r} is a boolean, not a node id")
+        if self._integer:
+            if isinstance(node_id, int):
+                return node_id
+            if isinstance(node_id, float):
+                if not node_id.is_integer():
+                    return None
+                if abs(node_id) >= 2.0 ** 53:  # 2**63 + 1 reads as 2**63 once it is a float
+                    raise InputError(f"node id {node_id!r} is a float too large to name one integer "
+                                     "id exactly; pass it as an int or a string")
+                return int(node_id)
+            if isinstance(node_id, str):
+                text = node_id[1:] if node_id[:1] in "+-" else node_id
+                return int(node_id) if text.isdigit() and text.isascii() else None
+            return None
+        if isinstance(node_id, str):
+            return node_id
+        if isinstance(node_id, int):
+            return str(node_id)
+        return None
+
+    def find(self, node_id):
+        """Position of ``node_id``, or -1 when it is not an id here."""
+        key = self.key(node_id)
+        if key is None:
+            return -1
+        return self._lookup().get(key, -1)
+
+    def __contains__(self, node_id):
+        try:
+            return self.find(node_id) >= 0
+        except InputError:
+            return False
+
+    def position(self, node_id) -> int:
+        """Position of ``node_id``; :class:`UnknownIdError` when it is not an id here."""
+        found = self.find(node_id)
+        if found < 0:
+            shown = node_id.item() if isinstance(node_id, np.generic) else node_id
+            raise UnknownIdError(f"unknown node id {shown!r}")  # 9, not np.int64(9)
+        return found
+
+    def positions(self, node_ids, missing="raise"):
+        """int64 positions (k,) of ``node_ids``.
+
+        missing: ``"raise"`` (an :class:`UnknownIdError` naming up to five unknown ids),
+        ``"skip"`` (unknown ids get -1) or ``"count"`` (as skip, returned with the number of
+        unknown ids: ``(positions, n_unknown)``).
+        """
+        if missing not in ("raise", "skip", "count"):
+            raise ValueError(f"missing must be 'raise', 'skip' or 'count', got {missing!r}")
+        values = node_ids.tolist() if isinstance(node_ids, np.ndarray) else list(node_ids)
+        out = np.fromiter((self.find(v) for v in values), dtype=np.int64, count=len(values))
+        unknown = np.flatnonzero(out < 0)
+        if missing == "raise" and unknown.size:
+            shown = ", ".join(repr(_plain(values[i])) for i in unknown[:5]) \
+                + (", ..." if unknown.size > 5 else "")
+            raise UnknownIdError(f"unknown node id {shown}" if unknown.size == 1
+                                 else f"{unknown.size} unknown node ids: {shown}")
+        return (out, int(unknown.size)) if missing == "count" else out
+
+    def align(self, other_ids):
+        """Positions here of each id of ``other_ids`` (-1 where absent): row ``i`` of data indexed
+        like ``other_ids`` belongs at position ``align(other_ids)[i]`` of data indexed like this."""
+        if not isinstance(other_ids, np.ndarray):  # np.asarray([5, 2**64 - 1]) is float64: inexact
+            return self.positions(other_ids, missing="skip")
+        other = other_ids
+        if self._integer and other.dtype.kind in "iu" and other.dtype == self.node_ids.dtype:
+            order = np.argsort(self.node_ids, kind="stable")
+            sorted_ids = self.node_ids[order]
+            at = np.searchsorted(sorted_ids, other)
+            at_clipped = np.minimum(at, max(len(sorted_ids) - 1, 0))
+            hit = (at < len(sorted_ids)) & (sorted_ids[at_clipped] == other) if len(sorted_ids) else \
+                np.zeros(other.shape, dtype=bool)
+            return np.where(hit, order[at_clipped] if len(sorted_ids) else -1, -1).astype(np.int64)
+        return self.positions(other, missing="skip")

@@ -47,35 +47,25 @@ class Embedding:
     def dim(self) -> int:
         return self.vectors.shape[1]
 
-    def _lookup(self):
+    @property
+    def ids(self):
+        """The :class:`~graphembed._ids.IdIndex` of the node ids (built on first use)."""
         if self._index is None:
-            self._index = {v: i for i, v in enumerate(self.node_ids.tolist())}
+            from graphembed._ids import IdIndex
+
+            self._index = IdIndex(self.node_ids)
         return self._index
 
     def index_of(self, node_id) -> int:
-        """Row of ``node_id``; string digits match integer ids and vice versa."""
-        index = self._lookup()
-        key = node_id.item() if isinstance(node_id, np.generic) else node_id
-        if key in index:
-            return index[key]
-        if self.node_ids.dtype.kind == "i" and isinstance(key, str):
-            try:
-                return index[int(key)]
-            except (ValueError, KeyError):
-                pass
-        elif isinstance(key, (int, np.integer)) and str(key) in index:
-            return index[str(key)]
-        raise KeyError(f"unknown node id {node_id!r}")
+        """Row of ``node_id`` (string digits match integer ids and vice versa; the rules are
+        :class:`~graphembed._ids.IdIndex`'s); an unknown id raises a KeyError (an InputError)."""
+        return self.ids.position(node_id)
 
     def __getitem__(self, node_id) -> np.ndarray:
         return self.vectors[self.index_of(node_id)]
 
     def __contains__(self, node_id) -> bool:
-        try:
-            self.index_of(node_id)
-            return True
-        except KeyError:
-            return False
+        return node_id in self.ids
 
     def __repr__(self):
         return f"Embedding({len(self)} nodes x {self.dim} dims, method={self.method!r})"

@@ -82,23 +82,25 @@ class Graph:
         ) * (self.out_degree() > 0)
 
     # ------------------------------------------------------------------ ids
-    def id_lookup(self) -> dict:
-        """{original id: index}, built once on first use."""
+    @property
+    def ids(self):
+        """The :class:`~graphembed._ids.IdIndex` of the node ids (built on first use)."""
         if self._index is None:
-            self._index = {v: i for i, v in enumerate(self.node_ids.tolist())}
+            from graphembed._ids import IdIndex
+
+            self._index = IdIndex(self.node_ids)
         return self._index
 
-    def index_of(self, ids) -> np.ndarray:
-        """int64 indices of original node ids; raises InputError naming an unknown id."""
-        self.id_lookup()
-        scalar = np.isscalar(ids) or isinstance(ids, str)
-        out = []
-        for v in [ids] if scalar else ids:
-            i = self._index.get(_key(v))
-            if i is None:
-                raise InputError(f"unknown node id {v!r}")
-            out.append(i)
-        return out[0] if scalar else np.asarray(out, dtype=np.int64)
+    def id_lookup(self) -> dict:
+        """{original id: index} (prefer :attr:`ids`, which also coerces ids)."""
+        return self.ids._lookup()
+
+    def index_of(self, ids):
+        """Index (int) of one original node id, or int64 indices of a sequence of them; an
+        unknown id raises InputError naming it (matching rules: :class:`~graphembed._ids.IdIndex`)."""
+        if np.isscalar(ids) or isinstance(ids, str):
+            return self.ids.position(ids)
+        return self.ids.positions(ids)
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -296,11 +298,6 @@ class Graph:
         kind = "directed" if self.directed else "undirected"
         w = ", weighted" if self.is_weighted else ""
         return f"Graph({self.n_nodes} nodes, {self.n_edges} edges, {kind}{w})"
-
-
-def _key(v):
-    """Dictionary key for an id: numpy scalars become Python scalars."""
-    return v.item() if isinstance(v, np.generic) else v
 
 
 def _checked_csr(matrix, source=None):

@@ -1,9 +1,45 @@
 """``graphembed serve``: the HTTP neighbour service over an index directory (FastAPI + uvicorn)."""
+import os
+import stat
+
 import click
 
-from graphembed.cli.common import pass_options
+from graphembed.cli.common import fail, pass_options
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def read_token_file(path):
+    """The token stored in ``path`` (surrounding whitespace removed); warns when others can read it."""
+    try:
+        mode = os.stat(path).st_mode
+        with open(path, encoding="utf-8") as fh:
+            token = fh.read(64 << 10)
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"{path}: cannot read the token file ({getattr(exc, 'strerror', None) or exc})")
+    if not token.strip():
+        fail(f"{path}: the token file is empty")
+    if mode & (stat.S_IRGRP | stat.S_IROTH):
+        click.echo(f"graphembed: warning: {path} is readable by other users; chmod 600 {path}", err=True)
+    return token.strip()
+
+
+def resolve_token(opts):
+    """The token from --token-file, GRAPHEMBED_TOKEN or --token (in that order of preference)."""
+    source = click.get_current_context().get_parameter_source("token")
+    if opts["token_file"] is not None:
+        if opts["token"] is not None and source == click.core.ParameterSource.COMMANDLINE:
+            fail("give either --token-file or --token, not both")
+        return read_token_file(opts["token_file"])
+    token = opts["token"]
+    if token is None:
+        return None
+    if not token.strip():
+        fail("the token is empty or only whitespace: give a real token (--token-file or GRAPHEMBED_TOKEN)")
+    if source == click.core.ParameterSource.COMMANDLINE:
+        click.echo("graphembed: warning: --token on the command line is visible to other users (ps); "
+                   "use --token-file or GRAPHEMBED_TOKEN", err=True)
+    return token
 
 
 @click.command()
@@ -11,14 +47,37 @@ LOOPBACK = ("127.0.0.1", "::1", "localhost")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to bind; only loopback by default.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--token-file", type=click.Path(dir_okay=False), default=None,
+              help="File holding the bearer token to require (also enables POST /reload).")
 @click.option("--token", envvar="GRAPHEMBED_TOKEN", default=None, show_envvar=True,
-              help="Require 'Authorization: Bearer TOKEN' (also enables POST /reload).")
+              help="The token itself (visible in ps on the command line: prefer --token-file or the "
+                   "environment variable).")
+@click.option("--allowed-host", "allowed_hosts", multiple=True,
+              help="Host header name to answer besides the loopback names ('*': any). Default: "
+                   "loopback only without a token, any with one (DNS-rebinding protection).")
 @click.option("--max-k", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Largest k a request may ask for.")
 @click.option("--max-batch", type=click.IntRange(min=1), default=1024, show_default=True,
               help="Most ids or vectors in one request.")
+@click.option("--max-ef-search", type=click.IntRange(min=1), default=4096, show_default=True,
+              help="Largest HNSW ef_search a request may ask for.")
+@click.option("--max-nprobe", type=click.IntRange(min=1), default=4096, show_default=True,
+              help="Largest IVF nprobe a request may ask for.")
 @click.option("--max-body-bytes", type=click.IntRange(min=1), default=4 << 20, show_default=True,
               help="Largest request body.")
+@click.option("--request-timeout", type=click.FloatRange(min=0, min_open=True), default=30.0,
+              show_default=True, help="Seconds a search may wait for a worker and run, else 503/504.")
+@click.option("--header-timeout", type=click.FloatRange(min=0, min_open=True), default=10.0,
+              show_default=True, help="Seconds a client has to send a request line and headers.")
+@click.option("--body-timeout", type=click.FloatRange(min=0, min_open=True), default=30.0,
+              show_default=True, help="Seconds a client has to send a request body.")
+@click.option("--keep-alive-timeout", type=click.FloatRange(min=0, min_open=True), default=5.0,
+              show_default=True, help="Seconds an idle keep-alive connection stays open.")
+@click.option("--limit-concurrency", type=click.IntRange(min=1), default=256, show_default=True,
+              help="Open connections and requests before new requests get 503 (connections "
+                   "beyond twice this are closed at once).")
+@click.option("--heavy-threads", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Worker threads (and concurrent slots) for searches too large for the event loop.")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
               help="faiss threads per request (requests already run concurrently).")
 @click.option("--no-mmap", is_flag=True, help="Read the index into memory instead of mapping it.")
@@ -35,30 +94,40 @@ def serve(opts):
     Endpoints: GET /healthz, /info, /nodes/{id}/vector; POST /neighbors, /search, /similarity,
     /reload (token required); docs at /docs.
     """
+    token = resolve_token(opts)
     try:
-        import uvicorn
+        import uvicorn  # noqa: F401
 
         from graphembed.service.app import create_app
+        from graphembed.service.server import run
     except ImportError as exc:
         raise click.ClickException(f"serve needs FastAPI and uvicorn: pip install 'graphembed[serve]' "
                                    f"({exc})") from None
     import faiss
 
     faiss.omp_set_num_threads(opts["threads"])
-    app = create_app(opts["index_dir"], token=opts["token"], mmap=not opts["no_mmap"],
-                     max_k=opts["max_k"], max_batch=opts["max_batch"],
-                     max_body_bytes=opts["max_body_bytes"])
-    if opts["host"] not in LOOPBACK and not opts["token"]:
-        click.echo(f"graphembed: warning: serving on {opts['host']} without --token: anyone who can "
-                   "reach this address can query the index", err=True)
+    hosts = list(opts["allowed_hosts"]) or None
+    if hosts is None and token is None and opts["host"] not in LOOPBACK + ("0.0.0.0", "::"):
+        hosts = [opts["host"]]  # the address it is reached at
+    app = create_app(opts["index_dir"], token=token, mmap=not opts["no_mmap"], allowed_hosts=hosts,
+                     max_k=opts["max_k"], max_batch=opts["max_batch"], max_ef_search=opts["max_ef_search"],
+                     max_nprobe=opts["max_nprobe"], max_body_bytes=opts["max_body_bytes"],
+                     request_timeout=opts["request_timeout"], body_timeout=opts["body_timeout"],
+                     heavy_concurrency=opts["heavy_threads"])
+    if opts["host"] not in LOOPBACK and token is None:
+        click.echo(f"graphembed: warning: serving on {opts['host']} without --token-file or "
+                   "GRAPHEMBED_TOKEN: anyone who can reach this address can query the index "
+                   "(only the Host names "
+                   f"{', '.join(hosts or LOOPBACK)} are answered; see --allowed-host)", err=True)
     if opts["check"]:
         click.echo(f"ok: {opts['index_dir']} loads; would serve on http://{opts['host']}:{opts['port']}",
                    err=True)
         return
     click.echo(f"graphembed: serving {opts['index_dir']} on http://{opts['host']}:{opts['port']} "
                f"(docs at /docs)", err=True)
-    uvicorn.run(app, host=opts["host"], port=opts["port"], log_level="warning",
-                access_log=opts["access_log"])
+    run(app, opts["host"], opts["port"], access_log=opts["access_log"],
+        timeout_keep_alive=opts["keep_alive_timeout"], timeout_header=opts["header_timeout"],
+        limit_concurrency=opts["limit_concurrency"])
 
 
 def main():  # pragma: no cover - ``python -m graphembed.cli.serve``

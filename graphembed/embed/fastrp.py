@@ -219,13 +219,17 @@ class FastRP(BaseEmbedder):
         return acc
 
     # ------------------------------------------------------------------ new nodes
-    def transform_new(self, src, dst, weights=None):
+    def transform_new(self, src, dst, weights=None, new=None):
         """Embed nodes that were not in the fitted graph from their edges to fitted nodes.
 
         Each edge (src[i], dst[i]) joins a new node to a known node (either order; for a
         directed graph the new node must be the source) or two new nodes; edges between two
         known nodes are ignored. ``weights`` (one per edge) are used as in :meth:`fit`;
-        without them a repeated edge counts once.
+        without them a repeated edge counts once. Ids are matched to the fitted nodes by
+        :class:`~graphembed._ids.IdIndex` (``"5"`` is node 5 of an integer-id graph); an id that
+        matches none is a new node, with the fitted ids' type where it has one. ``new``: the ids
+        of the new nodes; when given, any other id that is not a fitted node is an error naming
+        it (a typo no longer becomes a new node).
 
         What is computed, with M and D^beta as in :meth:`fit`, X_k the fitted iterates (same
         seed, same R, recomputed) and Y_k the new nodes' iterates::
@@ -261,7 +265,7 @@ class FastRP(BaseEmbedder):
         """
         check_is_fitted(self, "embedding_")
         graph = self.graph_
-        new_ids, b, c = self._new_edges(src, dst, weights)
+        new_ids, b, c = self._new_edges(src, dst, weights, new)
         n, m = graph.n_nodes, len(new_ids)
         import scipy.sparse as sp
 
@@ -311,7 +315,7 @@ class FastRP(BaseEmbedder):
                     bar.update(1)
         return acc
 
-    def _new_edges(self, src, dst, weights):
+    def _new_edges(self, src, dst, weights, new=None):
         """(new ids, B (m, n) CSR new -> known, C (m, m) CSR among new) float32 from an edge list."""
         graph = self.graph_
         src, dst = list(src), list(dst)  # no np.asarray: it would turn mixed int/str ids into str
@@ -320,14 +324,25 @@ class FastRP(BaseEmbedder):
         w = None if weights is None else np.asarray(weights, dtype=np.float64)
         if w is not None and w.shape != (len(src),):
             raise InputError(f"weights must have one value per edge ({len(src)}), got shape {w.shape}")
-        known = graph.id_lookup()
-        from graphembed.graph import _key
+        ids = graph.ids
+        s_pos, d_pos = ids.positions(src, missing="skip"), ids.positions(dst, missing="skip")
 
-        s_keys = [_key(v) for v in src]
-        d_keys = [_key(v) for v in dst]
+        def as_new(v):  # a new id takes the fitted ids' type where it can ("99" -> 99)
+            key = ids.key(v)
+            return key if key is not None else (v.item() if isinstance(v, np.generic) else v)
+
+        s_keys = [int(p) if p >= 0 else as_new(v) for v, p in zip(src, s_pos)]
+        d_keys = [int(p) if p >= 0 else as_new(v) for v, p in zip(dst, d_pos)]
+        if new is not None:
+            declared = {as_new(v) for v in new}
+            stray = [v for v, p, k in list(zip(src, s_pos, s_keys)) + list(zip(dst, d_pos, d_keys))
+                     if p < 0 and k not in declared]
+            if stray:
+                shown = ", ".join(repr(v) for v in dict.fromkeys(map(str, stray)))
+                raise InputError(f"transform_new: ids that are neither fitted nodes nor in new: {shown[:300]}")
         new_ids, new_index, rows, cols, vals, between_new = [], {}, [], [], [], []
         for e, (a, b) in enumerate(zip(s_keys, d_keys)):
-            a_known, b_known = a in known, b in known
+            a_known, b_known = s_pos[e] >= 0, d_pos[e] >= 0
             if not a_known and not b_known:
                 between_new.append(e)
                 continue
@@ -341,10 +356,13 @@ class FastRP(BaseEmbedder):
                 new_index[a] = len(new_ids)
                 new_ids.append(a)
             rows.append(new_index[a])
-            cols.append(known[b])
+            cols.append(b)  # b is a fitted node's index
             vals.append(1.0 if w is None else w[e])
         if not new_ids:
-            raise InputError("no edge joins a new node to a node of the fitted graph")
+            unknown = list(dict.fromkeys(str(k) for k, p in zip(s_keys + d_keys, np.concatenate([s_pos, d_pos]))
+                                         if p < 0))
+            raise InputError("no edge joins a new node to a node of the fitted graph"
+                             + (f" (ids not in the fitted graph: {', '.join(unknown)[:300]})" if unknown else ""))
         import scipy.sparse as sp
 
         c_rows, c_cols, c_vals = [], [], []

@@ -316,11 +316,7 @@ class EmbeddingIndex:
         return len(self.node_ids)
 
     def __contains__(self, node_id):
-        try:
-            self._position(node_id)
-            return True
-        except KeyError:
-            return False
+        return node_id in self.ids
 
     def __repr__(self):
         return (f"EmbeddingIndex({len(self)} x {self.dim}, {self.factory!r}, metric={self.metric!r}"
@@ -486,41 +482,33 @@ class EmbeddingIndex:
         return cls(index, ids, meta, path)
 
     # ------------------------------------------------------------------ ids and vectors
-    def _position(self, node_id):
+    @property
+    def ids(self):
+        """The :class:`~graphembed._ids.IdIndex` of the indexed node ids."""
         if self._lookup is None:
-            self._lookup = {v: i for i, v in enumerate(self.node_ids.tolist())}
-        key = node_id.item() if isinstance(node_id, np.generic) else node_id
-        if isinstance(key, bool):
-            raise KeyError(node_id)
-        found = self._lookup.get(key) if isinstance(key, (int, str)) else None
-        if found is not None:
-            return found
-        if self.node_ids.dtype.kind == "i" and isinstance(key, str):
-            try:
-                return self._lookup[int(key)]
-            except (ValueError, KeyError):
-                pass
-        elif isinstance(key, int) and str(key) in self._lookup:
-            return self._lookup[str(key)]
-        raise KeyError(node_id)
+            from graphembed._ids import IdIndex
+
+            self._lookup = IdIndex(self.node_ids)
+        return self._lookup
+
+    def _position(self, node_id):
+        return self.ids.position(node_id)
 
     def positions(self, node_ids):
         """Row positions of ``node_ids``; an unknown id raises InputError naming it."""
-        out, unknown = np.empty(len(node_ids), dtype=np.int64), []
-        for i, v in enumerate(node_ids):
-            try:
-                out[i] = self._position(v)
-            except (KeyError, TypeError):
-                unknown.append(v)
-        if unknown:
-            where = f" (index {self.path})" if self.path else ""
-            shown = ", ".join(repr(v) for v in unknown[:5]) + (", ..." if len(unknown) > 5 else "")
-            raise InputError(f"unknown node id {shown}{where}" if len(unknown) == 1
-                             else f"{len(unknown)} unknown node ids: {shown}{where}")
-        return out
+        from graphembed._ids import UnknownIdError
 
-    def _reconstruct(self, positions):
+        try:
+            return self.ids.positions(node_ids)
+        except UnknownIdError as exc:
+            where = f" (index {Path(self.path).name})" if self.path else ""
+            raise UnknownIdError(f"{exc}{where}") from None
+
+    def reconstruct(self, positions):
+        """Stored vectors (k, dim) float32 at row ``positions`` (L2-normalised for cosine)."""
         positions = np.ascontiguousarray(positions, dtype=np.int64)
+        if positions.size and (positions.min() < 0 or positions.max() >= len(self)):
+            raise InputError(f"positions must be in [0, {len(self)})")
         if len(positions) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
         return self.index.reconstruct_batch(positions)
@@ -600,6 +588,15 @@ class EmbeddingIndex:
         pos[:, :kk] = np.where(found, subset[np.maximum(top, 0)], -1)
         scores[:, :kk] = np.where(found, dist, np.nan)
         return scores, pos
+
+    _reconstruct = reconstruct
+
+    def search_positions(self, q, k, exclude=None, **search):
+        """(scores (m, k) float32, positions (m, k) int64) of the ``k`` nearest rows to each query
+        vector of ``q`` (m, dim); ``exclude``: one row position per query left out of its own
+        results (or None). Missing neighbours have position -1 and a NaN score. ``search``:
+        ``filter``, ``ef_search``, ``nprobe``, ``exact`` as in :meth:`search`."""
+        return self._search(q, k, exclude=exclude, **search)
 
     def _search(self, q, k, *, filter=None, exclude=None, ef_search=None, nprobe=None, exact=False):
         """(scores, positions) of k neighbours per query row; ``exclude`` (q,) positions dropped."""

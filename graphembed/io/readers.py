@@ -246,7 +246,10 @@ def _split(line, delimiter):
     line = line.strip()
     if delimiter == " ":
         return line.split()
-    return [t.strip() for t in next(csv.reader([line], delimiter=delimiter), [""])]
+    try:
+        return [t.strip() for t in next(csv.reader([line], delimiter=delimiter), [""])]
+    except csv.Error:  # a field beyond the csv module's limit: split plainly (it is reported anyway)
+        return [t.strip() for t in line.split(delimiter)]
 
 
 def _is_comment_or_blank(stripped):

@@ -64,22 +64,6 @@ class Labels:
         return f"Labels({int(self.labelled.sum())} labelled nodes, {len(self.classes)} classes, {kind})"
 
 
-def _key_for(node_ids):
-    """Converter from a text field to the id type of ``node_ids``."""
-    if node_ids.dtype.kind in "iu":
-        def conv(text):
-            try:
-                return int(text)
-            except ValueError:
-                try:
-                    f = float(text)
-                    return int(f) if f.is_integer() else text
-                except ValueError:
-                    return text
-        return conv
-    return str
-
-
 def read_labels(path, node_ids):
     """Labels of ``node_ids`` from a file.
 
@@ -129,18 +113,19 @@ def _read_label_text(path, node_ids):
     rows = read_node_rows(path, "labels")
     if not rows:
         raise InputError(f"{path}: no labels found (expected rows node,label)")
-    conv = _key_for(node_ids)
-    index = {v: i for i, v in enumerate(node_ids.tolist())}
+    from graphembed._ids import IdIndex
+
+    index = IdIndex(node_ids)
     start = 0
-    if len(rows[0][1]) >= 2 and conv(rows[0][1][0]) not in index and len(rows) > 1 \
-            and conv(rows[1][1][0]) in index:
+    if len(rows[0][1]) >= 2 and rows[0][1][0] not in index and len(rows) > 1 \
+            and rows[1][1][0] in index:
         start = 1  # header
     pairs, unmatched = [], 0
     for line_no, row in rows[start:]:
         if len(row) < 2:
             raise InputError(f"{path}: line {line_no}: expected 2 columns (node, label), found {len(row)}")
-        i = index.get(conv(row[0]))
-        if i is None:
+        i = index.find(row[0])
+        if i < 0:
             unmatched += 1
             continue
         pairs.append((i, row[1]))

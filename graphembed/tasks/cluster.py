@@ -72,7 +72,7 @@ def knn_graph(vectors, knn=15, *, threads=None):
     index = EmbeddingIndex.build(Embedding(np.arange(n, dtype=np.int64), x), index="auto",
                                  metric="cosine", threads=threads)
     rows = np.arange(n, dtype=np.int64)
-    scores, pos = index._search(index._reconstruct(rows), k, exclude=rows)
+    scores, pos = index.search_positions(index.reconstruct(rows), k, exclude=rows)
     ok = pos >= 0
     r = np.repeat(rows, k)[ok.ravel()]
     c = pos.ravel()[ok.ravel()]
@@ -150,16 +150,9 @@ def graph_labels(graph, node_ids, labels):
     get a singleton cluster each. Returns (labels (graph.n_nodes,), number without one)."""
     labels = np.asarray(labels, dtype=np.int64)
     out = np.full(graph.n_nodes, -1, dtype=np.int64)
-    lookup = graph.id_lookup()
-    for v, lab in zip(np.asarray(node_ids).tolist(), labels.tolist()):
-        i = lookup.get(v)
-        if i is None and isinstance(v, str) and graph.node_ids.dtype.kind == "i":
-            try:
-                i = lookup.get(int(v))
-            except ValueError:
-                i = None
-        if i is not None:
-            out[i] = lab
+    at = graph.ids.align(node_ids)
+    found = at >= 0
+    out[at[found]] = labels[found]
     missing = out < 0
     if missing.all():
         raise InputError("no graph node is in the embedding (do the node ids match?)")

@@ -240,12 +240,8 @@ def _vectors_for(emb, node_ids):
     """Rows of ``emb`` in the order of ``node_ids`` (an InputError names missing ids)."""
     if len(emb.node_ids) == len(node_ids) and np.array_equal(emb.node_ids, node_ids):
         return emb.vectors
-    rows, missing = np.empty(len(node_ids), dtype=np.int64), []
-    for i, v in enumerate(node_ids.tolist()):
-        try:
-            rows[i] = emb.index_of(v)
-        except KeyError:
-            missing.append(v)
+    rows = emb.ids.align(node_ids)
+    missing = np.asarray(node_ids)[rows < 0].tolist()
     if missing:
         shown = ", ".join(repr(v) for v in missing[:5])
         raise InputError(f"{len(missing)} graph nodes have no vector in the embedding (e.g. {shown})")
@@ -435,17 +431,7 @@ def predict(graph, embedding, top=20, *, per_node=False, nodes=None, metric="cos
         raise InputError(f"top must be a positive integer, got {top!r}")
     n = graph.n_nodes
     # embedding row -> graph index
-    g_of_row = np.full(len(embedding), -1, dtype=np.int64)
-    lookup = graph.id_lookup()
-    for r, v in enumerate(embedding.node_ids.tolist()):
-        g = lookup.get(v)
-        if g is None and isinstance(v, str) and graph.node_ids.dtype.kind == "i":
-            try:
-                g = lookup.get(int(v))
-            except ValueError:
-                g = None
-        if g is not None:
-            g_of_row[r] = g
+    g_of_row = graph.ids.align(embedding.node_ids)
     present = np.flatnonzero(g_of_row >= 0)
     if present.size < 2:
         raise InputError("fewer than 2 graph nodes have a vector in the embedding")
@@ -473,10 +459,10 @@ def predict(graph, embedding, top=20, *, per_node=False, nodes=None, metric="cos
         k = int(min(2 ** b, len(sub) - 1))
         if k < 1:
             continue
-        q = idx._reconstruct(qs)
+        q = idx.reconstruct(qs)
         for start in range(0, len(qs), 4096):
             chunk = qs[start:start + 4096]
-            scores, pos = idx._search(q[start:start + 4096], k, exclude=chunk)
+            scores, pos = idx.search_positions(q[start:start + 4096], k, exclude=chunk)
             src = np.repeat(chunk, pos.shape[1])
             dst = pos.ravel()
             sc = scores.ravel()

@@ -93,12 +93,10 @@ def node_features(graph, features="degree", dim=128, seed=0, row_normalize=False
         from graphembed.embedding import Embedding
 
         emb = Embedding.load(path)
-        rows = np.empty(n, dtype=np.int64)
-        for i, node in enumerate(graph.node_ids.tolist()):
-            try:
-                rows[i] = emb.index_of(node)
-            except KeyError:
-                raise InputError(f"{path}: no feature vector for node {node!r}") from None
+        rows = emb.ids.align(graph.node_ids)
+        if (rows < 0).any():
+            node = graph.node_ids[int(np.flatnonzero(rows < 0)[0])]
+            raise InputError(f"{path}: no feature vector for node {node!r}")
         x = emb.vectors[rows]
     x = np.ascontiguousarray(x, dtype=np.float32)
     if not np.isfinite(x).all():
@@ -122,25 +120,15 @@ def read_labels(path, graph):
     rows = read_node_rows(path, "labels")
     if not rows:
         raise InputError(f"{path}: no labels found")
-    lookup = graph.id_lookup()
-    int_ids = graph.node_ids.dtype.kind in "iu"
-
-    def key(field):
-        if int_ids:
-            try:
-                return int(field)
-            except ValueError:
-                return None
-        return field
-
-    start = 1 if key(rows[0][1][0]) not in lookup else 0  # a header
+    ids = graph.ids
+    start = 1 if rows[0][1][0] not in ids else 0  # a header
     labels = np.full(graph.n_nodes, -1, dtype=np.int64)
     names = {}
     for line_no, row in rows[start:]:
         if len(row) < 2:
             raise InputError(f"{path}: line {line_no}: expected 2 columns (node, label), found {len(row)}")
-        node = lookup.get(key(row[0]))
-        if node is None:
+        node = ids.find(row[0])
+        if node < 0:
             raise InputError(f"{path}: line {line_no}: node {row[0]!r} is not in the graph")
         labels[node] = names.setdefault(row[1], len(names))
     if len(names) < 2:

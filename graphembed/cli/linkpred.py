@@ -220,23 +220,6 @@ def _id_like(graph, value):
 
 def write_table(columns, path, fmt):
     """Write a dict of equal-length columns atomically to csv, tsv or parquet."""
-    import numpy as np
-    import pyarrow as pa
+    from graphembed.io.tables import write_table as write
 
-    from graphembed.io.atomic import atomic_path
-
-    arrays = {}
-    for name, col in columns.items():
-        col = np.asarray(col)
-        arrays[name] = pa.array([str(x) for x in col.tolist()]) if col.dtype.kind == "O" else pa.array(col)
-    table = pa.table(arrays)
-    with atomic_path(path) as tmp:
-        if fmt == "parquet":
-            import pyarrow.parquet as pq
-
-            pq.write_table(table, str(tmp))
-        else:
-            import pyarrow.csv as pacsv
-
-            pacsv.write_csv(table, str(tmp), pacsv.WriteOptions(
-                delimiter="\t" if fmt == "tsv" else ",", quoting_style="needed"))
+    write(columns, path, fmt)

@@ -49,6 +49,7 @@ def write_table(columns, path, format=None, metadata=None):
     import pyarrow as pa
 
     from graphembed import __version__
+    from graphembed.embedding import _json_default
     from graphembed.io.atomic import atomic_path
 
     fmt = table_format(path, format)
@@ -74,10 +75,3 @@ def write_table(columns, path, format=None, metadata=None):
                 delimiter="\t" if fmt == "tsv" else ",", quoting_style="needed"))
     return table.num_rows
 
-
-def _json_default(obj):
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    return str(obj)

@@ -290,3 +290,44 @@ def test_duplicate_ids_are_not_indexed(tmp_path):
 
     with pytest.raises(InputError, match="twice"):
         EmbeddingIndex.build(ge.Embedding(np.array([1, 1]), np.eye(2)), index="Flat")
+
+
+# ---------------------------------------------------------------------------- parameters that exhaust memory
+def test_a_dimension_beyond_the_memory_is_refused_before_allocating(monkeypatch):
+    import graphembed._limits as limits
+
+    g = ge.Graph.from_edges([0, 1, 2], [1, 2, 0])
+    monkeypatch.setattr(limits, "available_memory", lambda: 10_000)
+    with pytest.raises(InputError, match=r"FastRP with dim=1000 on 3 nodes needs about 35\.2 KiB"):
+        ge.FastRP(dim=1000, random_state=0).fit(g)
+    with pytest.raises(InputError, match="LINE with dim=1000"):
+        ge.LINE(dim=1000, n_samples=10).fit(g)
+    with pytest.raises(InputError, match="300 walks of length 10 held in memory"):
+        ge.DeepWalk(walks_per_node=100, walk_length=10).walks(g)
+    monkeypatch.setattr(limits, "available_memory", lambda: None)  # unknown: no check
+    assert ge.FastRP(dim=1000, random_state=0).fit(g).embedding_.dim == 1000
+
+
+def test_line_samples_are_bounded():
+    from graphembed._limits import MAX_SAMPLES
+
+    g = ge.Graph.from_edges([0, 1, 2], [1, 2, 0])
+    with pytest.raises(InputError, match="n_samples must be a positive integer up to"):
+        ge.LINE(dim=4, n_samples=MAX_SAMPLES + 1).fit(g)
+    with pytest.raises(InputError, match="n_samples"):
+        ge.LINE(dim=4, n_samples=10**30).fit(g)
+
+
+def test_the_walk_corpus_file_needs_free_space(monkeypatch, tmp_path):
+    import shutil
+    from collections import namedtuple
+
+    pytest.importorskip("gensim")
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10**6, 10**6 - 10, 10))
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    g = ge.Graph.from_edges([0, 1, 2], [1, 2, 0])
+    model = ge.DeepWalk(walks_per_node=2, walk_length=5, dim=4, random_state=0)
+    model._corpus_route = "file"
+    with pytest.raises(InputError, match="temporary corpus of 6 walks .* needs about 60 B"):
+        model.fit(g)

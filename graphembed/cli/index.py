@@ -152,7 +152,6 @@ def query(opts):
     graphembed index query emb.index --nodes-file queries.txt --k 10 -o neighbours.parquet
     """
     from graphembed.index import EmbeddingIndex
-    from graphembed.io.errors import InputError
 
     if opts["output"]:
         from graphembed.io.atomic import check_writable
@@ -176,22 +175,31 @@ def query(opts):
     idx = EmbeddingIndex.load(opts["index_dir"], verify=not opts["no_verify"])
     filter_ids = _read_ids(opts["filter_file"]) if opts["filter_file"] else None
     k = opts["k"]
+    clamp_note = None
     if k > len(idx):
-        if not opts["quiet"]:
-            click.echo(f"graphembed: note: --k {k} is more than the {len(idx)} indexed nodes; "
-                       f"using --k {len(idx)}", err=True)
+        clamp_note = f"graphembed: note: --k {k} is more than the {len(idx)} indexed nodes; using --k {len(idx)}"
         k = opts["k"] = len(idx)
+    if vectors:
+        import math
+
+        if len({len(v) for v in vectors}) > 1:
+            raise click.BadParameter("the query vectors differ in length", param_hint="--vector")
+        if len(vectors[0]) != idx.dim:
+            raise click.BadParameter(f"the index has dimension {idx.dim}, the query vector {len(vectors[0])}",
+                                     param_hint="--vector")
+        if not all(math.isfinite(x) for v in vectors for x in v):
+            raise click.BadParameter("NaN or infinite value in a query vector", param_hint="--vector")
     kwargs = dict(k=k, filter=filter_ids, ef_search=opts["ef_search"], nprobe=opts["nprobe"],
                   exact=opts["exact"])
     t0 = time.perf_counter()
     if nodes:
         result = idx.neighbors(nodes, **kwargs)
     else:
-        if len({len(v) for v in vectors}) > 1:
-            raise InputError("--vector values differ in length")
         result = idx.search(vectors, **kwargs)
         result.queries = list(range(len(vectors)))
     seconds = time.perf_counter() - t0
+    if clamp_note and not opts["quiet"]:
+        click.echo(clamp_note, err=True)
     if opts["output"]:
         rows = _write_neighbours(result, opts["output"])
         report({"output": opts["output"], "queries": len(result), "k": opts["k"], "rows": rows,

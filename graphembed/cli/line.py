@@ -3,6 +3,7 @@ import re
 
 import click
 
+from graphembed._limits import MAX_SAMPLES
 from graphembed.cli.common import embedding_command, pass_options, run_embedding
 
 _SUFFIX = {"": 1, "K": 10**3, "M": 10**6, "B": 10**9, "G": 10**9, "T": 10**12}
@@ -23,6 +24,8 @@ def parse_count(text):
     value = float(number) * _SUFFIX[suffix.upper()]
     if value < 1 or value != int(value):
         raise ValueError(f"expected a positive whole number of samples, got {text!r}")
+    if value > MAX_SAMPLES:
+        raise ValueError(f"at most {MAX_SAMPLES:.0e} samples, got {text!r}")
     return int(value)
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from graphembed.embed._base import BaseEmbedder, check_is_fitted, check_seed, numba_threads, progress
 from graphembed.embedding import Embedding
+from graphembed._limits import check_memory
 from graphembed.io.errors import InputError
 
 PROPAGATIONS = ("transition", "adjacency")
@@ -107,6 +108,9 @@ class FastRP(BaseEmbedder):
         features : optional (n_nodes, n_features) dense or scipy sparse node features.
         """
         weights, property_dim = self._validate(graph, features)
+        # X_0, the accumulator and one propagation buffer, each (n, dim) float32
+        check_memory(3 * 4 * graph.n_nodes * int(self.dim),
+                     f"FastRP with dim={self.dim} on {graph.n_nodes} nodes")
         self.seed_ = check_seed(self.random_state)
         self.iteration_weights_ = weights
         self.property_dimension_ = property_dim

@@ -29,6 +29,7 @@ from graphembed.embed.grf_modulation import (FAMILIES, MAX_TERMS, canonical_kern
                                              deconvolve, kernel_alpha, kernel_function, learn_modulation,
                                              radius_of_convergence, self_convolve, truncation_length)
 from graphembed.graph import Graph
+from graphembed._limits import check_memory
 from graphembed.io.errors import InputError
 
 KERNEL_MATRIX_MAX_NODES = 10_000
@@ -264,6 +265,7 @@ class GraphRandomFeatures(BaseEmbedder):
         walk_entries(indptr, m, log_keep, max_len, seed, counts)
         raw_ptr = np.zeros(n + 1, np.int64)
         np.cumsum(counts, out=raw_ptr[1:])
+        check_memory(12 * int(raw_ptr[-1]), f"graph random features with n_walks={m} on {n} nodes")
         raw_col = np.empty(int(raw_ptr[-1]), np.int32)
         raw_val = np.empty(int(raw_ptr[-1]), np.float64)
         uniq = np.empty(n, np.int64)

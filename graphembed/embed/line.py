@@ -31,6 +31,7 @@ import numpy as np
 from graphembed.embed._base import BaseEmbedder, check_seed, numba_threads, progress
 from graphembed.embedding import Embedding
 from graphembed.graph import Graph
+from graphembed._limits import MAX_SAMPLES, check_memory
 from graphembed.io.errors import InputError
 
 ORDERS = (1, 2, "both")
@@ -115,8 +116,9 @@ class LINE(BaseEmbedder):
             raise InputError(f"dim must be a positive integer, got {self.dim!r}")
         if order == "both" and (self.dim < 2 or self.dim % 2):
             raise InputError(f"order='both' needs an even dim (two halves), got {self.dim}")
-        if self.n_samples is not None and (not _is_int(self.n_samples) or self.n_samples < 1):
-            raise InputError(f"n_samples must be a positive integer or None, got {self.n_samples!r}")
+        if self.n_samples is not None and (not _is_int(self.n_samples) or not 1 <= self.n_samples <= MAX_SAMPLES):
+            raise InputError(f"n_samples must be a positive integer up to {MAX_SAMPLES:.0e} or None, "
+                             f"got {self.n_samples!r}")
         if not _is_int(self.negative) or self.negative < 0:
             raise InputError(f"negative must be an integer >= 0, got {self.negative!r}")
         lr = self.learning_rate
@@ -171,6 +173,9 @@ class LINE(BaseEmbedder):
         total = int(self.n_samples) if self.n_samples is not None else self.default_samples(graph)
         self.n_samples_ = total
         n = graph.n_nodes
+        # emb1, emb2, ctx2 (n, dim) float32 in all, plus sampling tables of ~24 bytes per entry
+        check_memory(4 * n * int(self.dim) * 2 + 24 * graph.nnz,
+                     f"LINE with dim={self.dim} on {n} nodes")
         first, second = order in (1, "both"), order in (2, "both")
         half = self.dim // 2 if order == "both" else self.dim
         d1, d2 = (half if first else 0), (half if second else 0)

@@ -37,6 +37,7 @@ import numpy as np
 
 from graphembed.embed._base import BaseEmbedder, check_seed, numba_threads, progress
 from graphembed.embedding import Embedding
+from graphembed._limits import check_memory
 from graphembed.io.errors import InputError
 
 # Walks generated (and written) per chunk while fitting: bounds the memory of the walks.
@@ -208,6 +209,11 @@ class Node2Vec(BaseEmbedder):
             yield start, self._walk_chunk(sampler, seed, start, min(chunk, total - start),
                                           int(self.walk_length))
 
+    def _check_walk_memory(self, graph):
+        n_walks = graph.n_nodes * int(self.walks_per_node)
+        check_memory(4 * n_walks * int(self.walk_length),
+                     f"{n_walks} walks of length {self.walk_length} held in memory (int32)")
+
     def walks(self, graph):
         """All walks as an int32 array (n_nodes * walks_per_node, walk_length) of node indices.
 
@@ -215,6 +221,7 @@ class Node2Vec(BaseEmbedder):
         that stopped at a node without out-edges. Identical for any ``n_jobs``.
         """
         self._validate_walks(graph)
+        self._check_walk_memory(graph)
         seed = check_seed(self.random_state)
         with numba_threads(self.n_jobs):
             sampler = self._sampler(graph)
@@ -250,6 +257,9 @@ class Node2Vec(BaseEmbedder):
             raise ImportError(f"{type(self).__name__} needs gensim for skip-gram: "
                               "pip install 'graphembed[gensim]'") from None
         self.seed_ = check_seed(self.random_state)
+        # gensim's input and output vectors, (n, dim) float32 each, and the returned copy
+        check_memory(3 * 4 * graph.n_nodes * int(self.dim),
+                     f"skip-gram with dim={self.dim} on {graph.n_nodes} nodes")
         with numba_threads(self.n_jobs) as threads:
             model = Word2Vec(vector_size=int(self.dim), window=int(self.window),
                              min_count=int(self.min_count), sg=1, hs=0, negative=int(self.negative),
@@ -274,12 +284,17 @@ class Node2Vec(BaseEmbedder):
         import time
 
         from graphembed._kernels.walks import count_visits, format_walks, index_tokens
+        from graphembed.io.atomic import check_free_space
 
         n = graph.n_nodes
         t0 = time.perf_counter()
         table = index_tokens(n)
         partial = np.zeros((_numba_thread_count(), n), dtype=np.int64)
         total_walks = n * int(self.walks_per_node)
+        # the corpus file: each token is at most len(str(n - 1)) digits and a separator
+        check_free_space(os.path.join(tempfile.gettempdir(), "walks.txt"),
+                         total_walks * int(self.walk_length) * (len(str(max(n - 1, 0))) + 1),
+                         f"the temporary corpus of {total_walks} walks (set TMPDIR to move it)")
         with tempfile.TemporaryDirectory(prefix="graphembed-walks-") as tmp:
             path = os.path.join(tmp, "walks.txt")
             with open(path, "wb") as f, progress(total_walks, self.name + " walks", self.verbose) as bar:
@@ -303,6 +318,7 @@ class Node2Vec(BaseEmbedder):
         from graphembed._kernels.walks import count_visits
 
         n = graph.n_nodes
+        self._check_walk_memory(graph)
         t0 = time.perf_counter()
         walks = self._walk_chunk(self._sampler(graph), self.seed_, 0, n * int(self.walks_per_node),
                                  int(self.walk_length))

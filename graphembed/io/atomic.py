@@ -21,6 +21,7 @@ import socket
 import tempfile
 from pathlib import Path
 
+from graphembed._limits import human_bytes
 from graphembed.io.errors import InputError
 
 _AT_FDCWD = -100
@@ -115,8 +116,9 @@ def check_writable(path, directory=False):
         raise InputError(f"{path}: is a directory; name an output file")
 
 
-def check_free_space(path, nbytes):
-    """Raise :class:`InputError` when the file system of ``path`` has less than ``nbytes`` free."""
+def check_free_space(path, nbytes, what=None):
+    """Raise :class:`InputError` when the file system of ``path`` has less than ``nbytes`` free;
+    ``what`` names the data when ``path`` is not the user's (a temporary file)."""
     path = Path(path)
     parent = path.parent if str(path.parent) else Path(".")
     try:
@@ -124,14 +126,9 @@ def check_free_space(path, nbytes):
     except OSError:
         return
     if nbytes > free:
-        raise InputError(f"{path}: needs about {_size(nbytes)} but {parent} has {_size(free)} free")
-
-
-def _size(n):
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
+        subject = what or str(path)
+        raise InputError(f"{subject}: needs about {human_bytes(nbytes)} but {parent} has "
+                         f"{human_bytes(free)} free")
 
 
 @contextlib.contextmanager

@@ -105,9 +105,14 @@ def read_node_file(path):
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: node file not found")
-    with _open_text(path) as fh:
-        ids = [line.strip().split()[0] for line in fh
-               if line.strip() and not line.lstrip().startswith(COMMENT_PREFIXES)]
+    try:
+        with _open_text(path) as fh:
+            ids = [line.strip().split()[0] for line in fh
+                   if line.strip() and not line.lstrip().startswith(COMMENT_PREFIXES)]
+    except UnicodeDecodeError:
+        raise _utf8_error(path) from None
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(f"{path}: cannot read the node file ({_short(exc)})") from None
     if all(_is_int(x) for x in ids):
         return np.asarray([int(x) for x in ids], dtype=np.int64)
     return np.asarray(ids, dtype=object)
@@ -127,9 +132,9 @@ def read_node_rows(path, what="node table"):
     if not p.is_file():
         raise InputError(f"{p}: {what} file not found")
     try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{p}: not UTF-8 text (byte {exc.start})") from None
+        text = p.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise _utf8_error(p) from None
     numbered = [(k, ln) for k, ln in enumerate(text.splitlines(), start=1)
                 if ln.strip() and not ln.lstrip().startswith(("#", "%"))]
     if not numbered:
@@ -445,6 +450,9 @@ def _read_text(path, source_col, target_col, weight_col, weighted, header, delim
     except pa.ArrowInvalid as exc:
         if bad_rows:
             found, text = bad_rows[0]
+            if text.count('"') % 2:
+                line = _find_line(path, lambda s: s.count('"') % 2 == 1)
+                raise InputError(located(path, f"a quoted field is not closed: {_quote(text)}", line)) from None
             target = _split(text, delimiter)
             line = _find_line(path, lambda s: _split(s, delimiter) == target)
             raise InputError(located(path, f"expected {n_cols} columns, found {len(target)}: "
@@ -505,6 +513,12 @@ def _clean_ids(path, col, what, skip, delimiter):
     if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
         from graphembed._ids import scan_strings
 
+        has_nul = pc.match_substring(col, "\x00")
+        if pc.any(has_nul).as_py():
+            row = int(np.flatnonzero(has_nul.to_numpy(zero_copy_only=False))[0])
+            raise InputError(located(path, f"NUL character in a {what} id (is this a binary file?)",
+                                     _line_of_row(path, skip, row)))
+        del has_nul
         blanks, empty = scan_strings(col)
         if blanks:
             col = pc.utf8_trim_whitespace(col)
@@ -656,10 +670,14 @@ def _short(exc, limit=160):
 def _read_npz(path):
     import scipy.sparse as sp
 
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        raise InputError(f"{path}: not a scipy sparse .npz file (not a zip archive)")
     try:
         return sp.load_npz(str(path))
     except Exception as exc:  # zipfile/KeyError/ValueError depending on the damage
-        raise InputError(f"{path}: not a scipy sparse .npz file ({exc})") from None
+        raise InputError(f"{path}: not a scipy sparse .npz file ({_short(exc)})") from None
 
 
 def _read_gml(path, directed, weighted, self_loops):

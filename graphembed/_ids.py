@@ -8,13 +8,26 @@ import pyarrow.compute as pc
 from graphembed.io.errors import InputError
 
 
+def _ids_array(values):
+    """int64 ids when every id is an integer that fits (uint64 when some are in [2^63, 2^64)
+    and none is negative), else an object array of str."""
+    if all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in values):
+        ints = [int(v) for v in values]
+        lo, hi = min(ints, default=0), max(ints, default=0)
+        if -2**63 <= lo and hi < 2**63:
+            return np.asarray(ints, dtype=np.int64)
+        if lo >= 0 and hi < 2**64:
+            return np.asarray(ints, dtype=np.uint64)
+    out = np.empty(len(values), dtype=object)
+    out[:] = [str(v) for v in values]
+    return out
+
+
 def _as_arrow(values):
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
         return values
     if not isinstance(values, np.ndarray):
         # numpy turns a list of Python ints beyond int64 into float64: build the array exactly
-        from graphembed.graph import _ids_array
-
         values = list(values)
         if values and all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
                           for v in values):
@@ -257,9 +270,7 @@ class IdIndex:
 
     def __init__(self, node_ids):
         if not isinstance(node_ids, np.ndarray):
-            from graphembed.graph import _ids_array
-
-            node_ids = _ids_array(list(node_ids))
+                node_ids = _ids_array(list(node_ids))
         self.node_ids = node_ids
         self._map = None
         self._integer = self.node_ids.dtype.kind in "iu"

@@ -6,38 +6,14 @@ table ship inside the package (``graphembed/data/``), so they work from an insta
 reads a graph accepts ``dataset:karate`` as its input. ``load_mat(path)`` reads the ``.mat``
 files of the DeepWalk/node2vec benchmarks (BlogCatalog, PPI, POS): the graph and ``group`` labels.
 """
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-# name -> file in graphembed/data/
-SHIPPED = {
-    "karate": "karate.csv",
-    "karate_labels": "karate_labels.csv",
-    "karate_node_weights": "karate_node_weights.csv",
-}
-DATASET_PREFIX = "dataset:"
+from graphembed.io.shipped import DATASET_PREFIX, SHIPPED, path, resolve
 
-
-def path(name) -> Path:
-    """Filesystem path of a shipped file (``karate``, ``karate_labels``, ``karate_node_weights``)."""
-    from graphembed.io.errors import InputError
-
-    key = str(name).removeprefix(DATASET_PREFIX)
-    if key not in SHIPPED:
-        raise InputError(f"unknown shipped dataset {name!r}; choose one of {', '.join(SHIPPED)}")
-    # The package is installed as plain files (wheel or checkout), never zipped, so the
-    # resource is a real path that pyarrow and gzip can open.
-    return Path(str(resources.files("graphembed") / "data" / SHIPPED[key]))
-
-
-def resolve(location):
-    """``location`` itself, or the shipped file it names as ``dataset:NAME``."""
-    text = str(location)
-    if text.startswith(DATASET_PREFIX) and not Path(text).exists():
-        return path(text)
-    return location
+__all__ = ["DATASET_PREFIX", "SHIPPED", "path", "resolve", "karate_path", "karate", "load_mat",
+           "load_planetoid"]
 
 
 def karate_path() -> Path:

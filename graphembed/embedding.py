@@ -11,6 +11,13 @@ class Embedding:
     vectors : array (n, dim), stored as C-contiguous float32.
     method : name of the method that produced it (kept in saved files).
     params : dict of that method's parameters (JSON-serialisable; kept in saved files).
+    input : dict describing how the input graph was read (path, format, directed, weighted,
+        counts; set by ``fit_transform`` and the CLI, kept in saved files), or None.
+
+    Attributes
+    ----------
+    graphembed_version : the version that wrote the file it was loaded from (None when made
+        in this session: saving records the running version).
 
     Examples
     --------
@@ -19,11 +26,11 @@ class Embedding:
     array([0., 1.], dtype=float32)
     """
 
-    def __init__(self, node_ids, vectors, method=None, params=None):
+    def __init__(self, node_ids, vectors, method=None, params=None, input=None):
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.ndim != 2:
             raise ValueError(f"vectors must be 2-D (n, dim), got shape {vectors.shape}")
-        from graphembed.graph import _ids_array
+        from graphembed._ids import _ids_array
 
         ids = node_ids if isinstance(node_ids, np.ndarray) and node_ids.dtype.kind in "iuO" \
             else _ids_array(list(node_ids))
@@ -37,6 +44,8 @@ class Embedding:
         self.vectors = vectors
         self.method = method
         self.params = dict(params or {})
+        self.input = dict(input) if input else None
+        self.graphembed_version = None
         self._index = None
 
     # ------------------------------------------------------------------ access
@@ -71,22 +80,35 @@ class Embedding:
         return f"Embedding({len(self)} nodes x {self.dim} dims, method={self.method!r})"
 
     def metadata(self) -> dict:
-        return {"method": self.method, "params": self.params}
+        """What saved files record: method, params, graphembed version and input description."""
+        from graphembed.io.metadata import graphembed_version
+
+        out = {"method": self.method, "params": self.params,
+               "graphembed_version": self.graphembed_version or graphembed_version()}
+        if self.input:
+            out["input"] = self.input
+        return out
 
     # ------------------------------------------------------------------ files
     def save(self, path, format=None):
         """Write atomically; the format follows the extension (.parquet, .csv, .tsv, .npz,
-        .w2v/.txt word2vec text) unless ``format`` is given."""
-        from graphembed.io.embedding_files import save_embedding
+        .w2v/.txt/.vec/.emb word2vec text, .bin binary word2vec through gensim) unless
+        ``format`` is given."""
+        from graphembed.io.embedding_files import write_embedding
 
-        save_embedding(self, path, format)
+        write_embedding(self, path, format)
         return path
 
     @classmethod
     def load(cls, path, format=None) -> "Embedding":
-        from graphembed.io.embedding_files import load_embedding
+        """Read an embedding file (any format :meth:`save` writes); ids, vectors and whatever
+        metadata the file holds."""
+        from graphembed.io.embedding_files import read_embedding
 
-        return load_embedding(path, format)
+        ids, vectors, meta = read_embedding(path, format)
+        emb = cls(ids, vectors, meta.get("method"), meta.get("params"), meta.get("input"))
+        emb.graphembed_version = meta.get("graphembed_version")
+        return emb
 
     def to_keyed_vectors(self):
         """A gensim ``KeyedVectors`` with ids as string keys (needs gensim)."""
@@ -99,9 +121,7 @@ class Embedding:
         return kv
 
 
-def _json_default(obj):
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    return str(obj)
+def _json_default(obj):  # older name, kept for importers
+    from graphembed.io.metadata import json_default
+
+    return json_default(obj)

@@ -237,6 +237,8 @@ class Graph:
         g = cls.from_edges(src, dst, w, directed=graph.is_directed(),
                            nodes=np.arange(len(nodes), dtype=np.int64), self_loops=self_loops,
                            source=source)
+        from graphembed._ids import _ids_array
+
         g.node_ids = _ids_array(nodes)
         g._index = None
         return g
@@ -327,18 +329,3 @@ def _checked_csr(matrix, source=None):
     if dtype.kind not in "biuf":
         raise InputError(f"{where}: matrix values must be real numbers, got {dtype}")
     return sp.csr_matrix(matrix)
-
-
-def _ids_array(values):
-    """int64 ids when every id is an integer that fits (uint64 when some are in [2^63, 2^64)
-    and none is negative), else an object array of str."""
-    if all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in values):
-        ints = [int(v) for v in values]
-        lo, hi = min(ints, default=0), max(ints, default=0)
-        if -2**63 <= lo and hi < 2**63:
-            return np.asarray(ints, dtype=np.int64)
-        if lo >= 0 and hi < 2**64:
-            return np.asarray(ints, dtype=np.uint64)
-    out = np.empty(len(values), dtype=object)
-    out[:] = [str(v) for v in values]
-    return out

@@ -7,7 +7,7 @@ import pytest
 import graphembed as ge
 from graphembed.io.errors import InputError
 
-FORMATS = ["emb.parquet", "emb.csv", "emb.tsv", "emb.npz", "emb.w2v", "emb.txt"]
+FORMATS = ["emb.parquet", "emb.csv", "emb.tsv", "emb.npz", "emb.w2v", "emb.txt", "emb.emb", "emb.bin"]
 
 
 @pytest.fixture(params=["int", "str"])
@@ -18,6 +18,8 @@ def emb(request, rng):
 
 @pytest.mark.parametrize("name", FORMATS)
 def test_round_trip(tmp_path, emb, name):
+    if name.endswith(".bin"):
+        pytest.importorskip("gensim")
     path = tmp_path / name
     emb.save(path)
     back = ge.Embedding.load(path)
@@ -97,9 +99,43 @@ def test_lookup_accepts_digit_strings_and_rejects_unknown():
 
 def test_unknown_extension_and_missing_file(tmp_path, emb):
     with pytest.raises(InputError, match="extension"):
-        emb.save(tmp_path / "e.bin")
+        emb.save(tmp_path / "e.bin2")
     with pytest.raises(InputError, match="not found"):
         ge.Embedding.load(tmp_path / "none.parquet")
     (tmp_path / "bad.parquet").write_bytes(b"not parquet")
     with pytest.raises(InputError, match="bad.parquet"):
         ge.Embedding.load(tmp_path / "bad.parquet")
+
+
+@pytest.mark.parametrize("name, binary", [("e.emb", False), ("e.w2v", False), ("e.bin", True)])
+def test_word2vec_files_are_gensims(tmp_path, emb, name, binary):
+    """What graphembed writes gensim reads, and the other way round (text .emb and binary .bin)."""
+    gensim = pytest.importorskip("gensim")
+    emb.save(tmp_path / name)
+    kv = gensim.models.KeyedVectors.load_word2vec_format(str(tmp_path / name), binary=binary)
+    assert kv.index_to_key == [str(v) for v in emb.node_ids.tolist()]
+    np.testing.assert_array_equal(kv.vectors, emb.vectors)
+    theirs = tmp_path / ("theirs" + name[1:])
+    kv.save_word2vec_format(str(theirs), binary=binary)
+    back = ge.Embedding.load(theirs)
+    assert back.node_ids.tolist() == emb.node_ids.tolist()
+    np.testing.assert_array_equal(back.vectors, emb.vectors)
+
+
+def test_files_record_version_method_params_and_input(tmp_path):
+    g = ge.read_graph("dataset:karate")
+    emb = ge.FastRP(dim=8, random_state=3).fit_transform(g)
+    assert emb.input["format"] == "csv" and emb.input["nodes"] == 34 and emb.input["edges"] == 78
+    for name in ("e.parquet", "e.npz"):
+        emb.save(tmp_path / name)
+        back = ge.Embedding.load(tmp_path / name)
+        assert back.graphembed_version == ge.__version__
+        assert back.method == "fastrp" and back.params["dim"] == 8 and back.params["random_state"] == 3
+        assert back.input == {"source": g.stats["source"], "format": "csv", "header": "detected",
+                              "input_edges": 78, "self_loops_dropped": 0, "duplicates_merged": 0,
+                              "directed": False, "weighted": False, "nodes": 34, "edges": 78}
+        np.testing.assert_array_equal(back.vectors, emb.vectors)
+    plain = ge.Embedding([1, 2], np.eye(2))
+    plain.save(tmp_path / "p.parquet")
+    back = ge.Embedding.load(tmp_path / "p.parquet")
+    assert back.input is None and back.graphembed_version == ge.__version__

@@ -34,7 +34,13 @@ class BaseEmbedder:
         return f"{type(self).__name__}({', '.join(changed)})"
 
     def fit_transform(self, graph, **fit_params):
-        return self.fit(graph, **fit_params).transform()
+        """Fit on ``graph`` and return the Embedding, which records how the graph was read."""
+        emb = self.fit(graph, **fit_params).transform()
+        if emb.input is None and hasattr(graph, "stats") and hasattr(graph, "n_edges"):
+            from graphembed.io.metadata import describe_input
+
+            emb.input = describe_input(graph)
+        return emb
 
     def transform(self):
         check_is_fitted(self, "embedding_")

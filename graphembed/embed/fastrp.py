@@ -280,7 +280,7 @@ class FastRP(BaseEmbedder):
         degree = np.concatenate([graph.weighted_degree(), np.asarray(ext[n:].sum(axis=1), np.float64).ravel()])
         emb = self._propagate_new(graph, ext.indptr.astype(np.int64), ext.indices.astype(np.int32),
                                   ext.data.astype(np.float32), degree)
-        from graphembed.graph import _ids_array
+        from graphembed._ids import _ids_array
 
         return Embedding(_ids_array(new_ids), emb, "fastrp", self._public_params())
 

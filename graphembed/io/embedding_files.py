@@ -1,16 +1,25 @@
-"""Embedding files: Parquet, CSV/TSV, .npz (no pickles) and word2vec text. Writes are atomic."""
+"""Embedding files: Parquet, CSV/TSV, .npz (no pickles), word2vec text (``.w2v``, ``.txt``,
+``.vec``, ``.emb``) and binary word2vec (``.bin``, through gensim). Writes are atomic.
+
+Readers return the parts ``(ids, vectors, metadata)`` and writers take anything with
+``node_ids``, ``vectors``, ``dim`` and ``metadata()``: :class:`graphembed.Embedding` builds on
+this module, never the other way round. Parquet and .npz files carry the metadata (graphembed
+version, method, parameters, how the input was read); the text formats have no place for it
+that their other readers would skip.
+"""
 import json
 from pathlib import Path
 
 import numpy as np
 
-from graphembed.embedding import Embedding, _json_default
 from graphembed.io.atomic import atomic_path
 from graphembed.io.errors import InputError
+from graphembed.io.metadata import json_default
 
-EMBEDDING_FORMATS = ("parquet", "csv", "tsv", "npz", "w2v")
+EMBEDDING_FORMATS = ("parquet", "csv", "tsv", "npz", "w2v", "w2v-binary")
 _BY_EXTENSION = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "tsv",
-                 ".npz": "npz", ".w2v": "w2v", ".txt": "w2v", ".vec": "w2v"}
+                 ".npz": "npz", ".w2v": "w2v", ".txt": "w2v", ".vec": "w2v", ".emb": "w2v",
+                 ".bin": "w2v-binary"}
 _META_KEY = b"graphembed"
 
 
@@ -27,10 +36,11 @@ def embedding_format(path, format=None) -> str:
     return fmt
 
 
-def save_embedding(emb: Embedding, path, format=None):
+def write_embedding(emb, path, format=None):
+    """Write ``emb`` (node_ids, vectors, metadata()) to ``path`` atomically."""
     fmt = embedding_format(path, format)
-    if fmt in ("w2v", "csv", "tsv") and emb.node_ids.dtype.kind == "O":
-        sep = " " if fmt == "w2v" else ("," if fmt == "csv" else "\t")
+    if fmt in ("w2v", "w2v-binary", "csv", "tsv") and emb.node_ids.dtype.kind == "O":
+        sep = " " if fmt.startswith("w2v") else ("," if fmt == "csv" else "\t")
         bad = next((v for v in emb.node_ids.tolist() if sep in v or "\n" in v), None)
         if bad is not None:
             raise InputError(f"{path}: node id {bad!r} contains a separator and cannot be written as {fmt}")
@@ -38,14 +48,20 @@ def save_embedding(emb: Embedding, path, format=None):
         _WRITERS[fmt](emb, tmp)
 
 
-def load_embedding(path, format=None) -> Embedding:
+def read_embedding(path, format=None):
+    """``(ids, vectors, metadata)`` of an embedding file: ids int64, uint64 or str (object),
+    vectors (n, dim) float32, metadata a dict (empty for the text formats); or an InputError
+    naming the file (and the row) when it is damaged, ragged, or lists an id twice."""
     path = Path(path)
     fmt = embedding_format(path, format)
     if not path.exists():
         raise InputError(f"{path}: file not found")
     try:
-        return _check_embedding(path, _READERS[fmt](path))
-    except InputError:
+        ids, vectors, meta = _READERS[fmt](path)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        _check_embedding(path, ids, vectors)
+        return ids, vectors, meta
+    except (InputError, ImportError):
         raise
     except Exception as exc:  # damaged files raise many types; the message names the file
         text = " ".join(str(exc).split())[:200]
@@ -93,9 +109,10 @@ def _ids_from_arrow(col, path=None):
     return np.asarray(col.to_numpy(zero_copy_only=False), dtype=object)
 
 
-def _check_embedding(path, emb):
+def _check_embedding(path, ids, vectors):
     """Unique ids and finite values, or an InputError naming the file and the row."""
-    ids = emb.node_ids
+    if vectors.ndim != 2 or ids.shape[0] != vectors.shape[0]:
+        raise InputError(f"{path}: {ids.shape[0]} node ids but vectors of shape {vectors.shape}")
     if ids.size:
         order = np.argsort(ids, kind="stable")
         same = ids[order][1:] == ids[order][:-1]
@@ -104,11 +121,10 @@ def _check_embedding(path, emb):
             row = int(max(order[k], order[k + 1]))
             value = ids[row].item() if isinstance(ids[row], np.generic) else ids[row]
             raise InputError(f"{path}: row {row + 1}: node id {value!r} appears twice")
-    finite = np.isfinite(emb.vectors).all(axis=1)
+    finite = np.isfinite(vectors).all(axis=1)
     if not finite.all():
         row = int(np.flatnonzero(~finite)[0])
         raise InputError(f"{path}: row {row + 1}: the vector has NaN or infinite values")
-    return emb
 
 
 # ---------------------------------------------------------------------------- parquet
@@ -119,7 +135,7 @@ def _write_parquet(emb, tmp):
     values = pa.array(emb.vectors.reshape(-1), type=pa.float32())
     table = pa.table({"node": _ids_arrow(emb.node_ids),
                       "embedding": pa.FixedSizeListArray.from_arrays(values, emb.dim)})
-    table = table.replace_schema_metadata({_META_KEY: json.dumps(emb.metadata(), default=_json_default)})
+    table = table.replace_schema_metadata({_META_KEY: json.dumps(emb.metadata(), default=json_default)})
     pq.write_table(table, str(tmp))
 
 
@@ -158,8 +174,7 @@ def _read_parquet(path):
         meta = json.loads((table.schema.metadata or {}).get(_META_KEY, b"{}"))
     except ValueError:
         meta = {}
-    return Embedding(_ids_from_arrow(table.column(id_name), path), vectors,
-                     meta.get("method"), meta.get("params"))
+    return _ids_from_arrow(table.column(id_name), path), vectors, meta
 
 
 # ---------------------------------------------------------------------------- csv / tsv
@@ -195,13 +210,13 @@ def _read_delimited(path, delimiter):
                            convert_options=pacsv.ConvertOptions(column_types={header[0]: pa.string()}))
     vectors = np.column_stack([table.column(i).to_numpy().astype(np.float32)
                                for i in range(1, table.num_columns)])
-    return Embedding(_ids_from_arrow(table.column(0), path), vectors)
+    return _ids_from_arrow(table.column(0), path), vectors, {}
 
 
 # ---------------------------------------------------------------------------- npz
 def _write_npz(emb, tmp):
     ids = emb.node_ids if emb.node_ids.dtype.kind != "O" else emb.node_ids.astype(str)
-    meta = np.array(json.dumps(emb.metadata(), default=_json_default))
+    meta = np.array(json.dumps(emb.metadata(), default=json_default))
     with open(tmp, "wb") as fh:  # a file object keeps numpy from appending ".npz"
         np.savez(fh, nodes=ids, vectors=emb.vectors, meta=meta)
 
@@ -219,7 +234,7 @@ def _read_npz(path):
         else:
             raise InputError(f"{path}: 'nodes' must hold integers or strings, not {ids.dtype}")
         meta = json.loads(str(data["meta"])) if "meta" in data else {}
-        return Embedding(ids, data["vectors"], meta.get("method"), meta.get("params"))
+        return ids, data["vectors"], meta
 
 
 # ---------------------------------------------------------------------------- word2vec text
@@ -256,7 +271,38 @@ def _read_w2v(path):
     if table.num_rows != n:
         raise InputError(f"{path}: header says {n} vectors, file has {table.num_rows}")
     vectors = np.column_stack([table.column(c).to_numpy() for c in names[1:]]) if dim else np.zeros((n, 0))
-    return Embedding(_ids_from_arrow(table.column("node"), path), vectors)
+    return _ids_from_arrow(table.column("node"), path), vectors, {}
+
+
+# ---------------------------------------------------------------------------- binary word2vec
+def _keyed_vectors():
+    try:
+        from gensim.models import KeyedVectors
+    except ImportError:
+        raise ImportError("binary word2vec files are read and written through gensim: "
+                          "pip install 'graphembed[gensim]'") from None
+    return KeyedVectors
+
+
+def _write_w2v_binary(emb, tmp):
+    kv = _keyed_vectors()(emb.dim)
+    kv.add_vectors([str(v) for v in emb.node_ids.tolist()], emb.vectors)
+    import logging
+
+    log = logging.getLogger("gensim.models.keyedvectors")
+    level = log.level
+    log.setLevel(logging.ERROR)  # the "no count attribute" warning: the order written is ours
+    try:
+        kv.save_word2vec_format(str(tmp), binary=True)
+    finally:
+        log.setLevel(level)
+
+
+def _read_w2v_binary(path):
+    import pyarrow as pa
+
+    kv = _keyed_vectors().load_word2vec_format(str(path), binary=True)
+    return _ids_from_arrow(pa.array(list(kv.index_to_key), pa.string()), path), kv.vectors, {}
 
 
 _WRITERS = {
@@ -265,6 +311,7 @@ _WRITERS = {
     "tsv": lambda emb, tmp: _write_delimited(emb, tmp, "\t"),
     "npz": _write_npz,
     "w2v": _write_w2v,
+    "w2v-binary": _write_w2v_binary,
 }
 _READERS = {
     "parquet": _read_parquet,
@@ -272,4 +319,5 @@ _READERS = {
     "tsv": lambda p: _read_delimited(p, "\t"),
     "npz": _read_npz,
     "w2v": _read_w2v,
+    "w2v-binary": _read_w2v_binary,
 }

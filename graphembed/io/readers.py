@@ -61,7 +61,7 @@ def read_graph(path, *, format=None, directed=None, weighted=None, source_col=No
     self_loops : keep self-loops (dropped by default).
     duplicates : "first", "sum" or "max": how repeated edges merge their weights.
     """
-    from graphembed.datasets import resolve
+    from graphembed.io.shipped import resolve
 
     path = Path(resolve(path))
     fmt = format or detect_format(path)
@@ -97,6 +97,7 @@ def read_graph(path, *, format=None, directed=None, weighted=None, source_col=No
                              self_loops=self_loops, duplicates=duplicates, source=path)
         g.stats.update(info)
     g.stats["source"] = str(path)
+    g.stats["format"] = fmt
     return g
 
 

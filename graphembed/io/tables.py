@@ -48,9 +48,8 @@ def write_table(columns, path, format=None, metadata=None):
     """
     import pyarrow as pa
 
-    from graphembed import __version__
-    from graphembed.embedding import _json_default
     from graphembed.io.atomic import atomic_path
+    from graphembed.io.metadata import graphembed_version, json_default
 
     fmt = table_format(path, format)
     if isinstance(columns, pa.Table):
@@ -61,8 +60,8 @@ def write_table(columns, path, format=None, metadata=None):
                           else pa.array(np.asarray(col))
                           for name, col in columns.items()})
     if fmt == "parquet":
-        meta = dict(metadata or {}, graphembed_version=__version__)
-        table = table.replace_schema_metadata({METADATA_KEY: json.dumps(meta, default=_json_default)})
+        meta = dict(metadata or {}, graphembed_version=graphembed_version())
+        table = table.replace_schema_metadata({METADATA_KEY: json.dumps(meta, default=json_default)})
     with atomic_path(path) as tmp:
         if fmt == "parquet":
             import pyarrow.parquet as pq

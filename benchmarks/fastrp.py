@@ -195,7 +195,7 @@ def child_inductive(spec):
         src = np.concatenate([held[cross.row], held[among.row]])
         dst = np.concatenate([keep[cross.col], held[among.col]])
         t0 = time.perf_counter()
-        new = est.transform_new(src, dst)
+        new = est.transform_new(src, dst, new=held)
         t_new = time.perf_counter() - t0
         train = est.embedding_.vectors  # rows in ``keep`` order
         # A held-out node without edges to the kept nodes gets the mean training vector.

@@ -25,7 +25,7 @@ def karate():
     """(Graph, labels): labels is an int array (34,), 0 = 'Mr. Hi', 1 = 'Officer'."""
     import pyarrow.csv as pacsv
 
-    from graphembed.io.readers import read_graph
+    from graphembed.io.edges import read_graph
 
     graph = read_graph(path("karate"))
     table = pacsv.read_csv(path("karate_labels"))
@@ -37,7 +37,7 @@ def karate():
 def load_mat(path):
     """(Graph, labels) of a benchmark ``.mat`` file; labels is a scipy CSR (n, n_classes) or None."""
     from graphembed.graph import Graph
-    from graphembed.io.readers import read_mat
+    from graphembed.io.edges import read_mat
 
     matrix, labels = read_mat(path)
     graph = Graph.from_scipy(matrix, directed=False)

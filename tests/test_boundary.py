@@ -331,3 +331,43 @@ def test_the_walk_corpus_file_needs_free_space(monkeypatch, tmp_path):
     model._corpus_route = "file"
     with pytest.raises(InputError, match="temporary corpus of 6 walks .* needs about 60 B"):
         model.fit(g)
+
+
+# ---------------------------------------------------------------------------- node tables, column hints, summaries
+def test_node_files_keep_ids_exact_and_lines_whole(tmp_path):
+    from graphembed.io.nodes import read_node_file, read_node_ids
+
+    p = tmp_path / "nodes.txt"
+    p.write_bytes(f"\ufeff# ids\n5\n{2**64 - 1}\n\n{2**63}\n".encode())
+    ids = read_node_file(p)
+    assert ids.dtype == np.uint64 and ids.tolist() == [5, 2**64 - 1, 2**63]
+    q = tmp_path / "queries.txt"
+    q.write_text("New York\n% comment\nSão Paulo\n", encoding="utf-8")
+    assert read_node_ids(q) == ["New York", "São Paulo"]
+    g = ge.read_graph(_write(tmp_path / "e.csv", "5,7\n"), nodes=p)
+    assert g.n_nodes == 4 and g.node_ids.dtype == np.uint64
+
+
+def _write(path, text):
+    path.write_text(text)
+    return path
+
+
+def test_parquet_positional_columns_are_explained(tmp_path):
+    p = tmp_path / "p.parquet"
+    pq.write_table(pa.table({"user": ["a", "b"], "when": [1.5, 2.5], "item": ["b", "c"]}), p)
+    with pytest.raises(InputError, match=r"first two columns unless chosen with --source-col/--target-col; "
+                                         r"this file has user, when, item"):
+        ge.read_graph(p)
+    g = ge.read_graph(p, source_col="user", target_col="item")
+    assert g.n_nodes == 3
+    with pytest.raises(InputError, match=r"columns are: user, when, item \(choose with --source-col"):
+        ge.read_graph(p, source_col="nope", target_col="item")
+
+
+def test_summary_lines_say_whether_a_header_was_found(tmp_path):
+    _write(tmp_path / "e.csv", "from,to\n1,2\n2,3\n")
+    r = _cli("fastrp", "e.csv", "-o", "e.parquet", "--dim", "8", cwd=tmp_path)
+    assert r.returncode == 0 and "header: detected" in r.stderr
+    r = _cli("walks", "e.csv", "-o", "w.txt", "--no-header", "--walk-length", "3", cwd=tmp_path)
+    assert r.returncode == 0 and "header: given" in r.stderr

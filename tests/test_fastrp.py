@@ -179,6 +179,12 @@ def new_node_edges(rng, n_known, n_new, per_node=4):
     return src, dst
 
 
+def unknown(graph, src, dst):
+    """The ids of an edge list that are not nodes of ``graph`` (the ``new`` of transform_new)."""
+    known = set(graph.node_ids.tolist())
+    return [v for v in dict.fromkeys(list(src) + list(dst)) if v not in known]
+
+
 @pytest.mark.parametrize("density", ["auto", 0.5])  # sparse and dense first step
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("propagation", ["transition", "adjacency"])
@@ -190,7 +196,7 @@ def test_transform_new_matches_dense_formula(rng, weighted, propagation, density
     src, dst = new_node_edges(rng, 50, 6)
     weights = rng.uniform(0.5, 2.0, len(src)) if weighted else None
     ids, ref = new_node_reference(g, est, src, dst, weights)
-    out = est.transform_new(src, dst, weights)
+    out = est.transform_new(src, dst, weights, new=unknown(g, src, dst))
     assert list(out.node_ids) == ids and "x" in ids
     np.testing.assert_allclose(out.vectors, ref, rtol=2e-4, atol=2e-5)
 
@@ -207,7 +213,8 @@ def test_transform_new_with_features_keeps_the_fitted_feature_rows(rng):
     from graphembed._kernels.spmm import sparse_sign_rows
     sparse_sign_rows(3, 0, max(1 / np.sqrt(3), 3 / 6), 6, np.ones(3), p)
     ids, ref = new_node_reference(g, est, src, dst, feature_part=features @ p.astype(np.float64))
-    np.testing.assert_allclose(est.transform_new(src, dst).vectors, ref, rtol=2e-4, atol=2e-5)
+    np.testing.assert_allclose(est.transform_new(src, dst, new=unknown(g, src, dst)).vectors, ref,
+                               rtol=2e-4, atol=2e-5)
 
 
 def test_transform_new_directed_uses_out_edges_only(rng):
@@ -216,7 +223,7 @@ def test_transform_new_directed_uses_out_edges_only(rng):
                     random_state=1).fit(g)
     src, dst = new_node_edges(rng, 40, 5)
     ids, ref = new_node_reference(g, est, src, dst)
-    out = est.transform_new(src, dst)
+    out = est.transform_new(src, dst, new=unknown(g, src, dst))
     assert list(out.node_ids) == ids
     np.testing.assert_allclose(out.vectors, ref, rtol=2e-4, atol=2e-5)
 
@@ -268,7 +275,7 @@ def test_transform_new_does_not_change_the_fit_and_is_finite(rng):
     g = random_graph(rng, n=30, m=100)
     est = ge.FastRP(dim=8, random_state=0).fit(g)
     before = est.embedding_.vectors.copy()
-    out = est.transform_new(["p", "q", "r"], [0, "p", "s"])  # r and s only see each other
+    out = est.transform_new(["p", "q", "r"], [0, "p", "s"], new=["p", "q", "r", "s"])  # r, s: only each other
     assert np.array_equal(est.embedding_.vectors, before)
     assert np.all(np.isfinite(out.vectors))
     assert np.all(out["r"] == 0) and np.linalg.norm(out["q"]) > 0
@@ -284,8 +291,18 @@ def test_transform_new_rejects_bad_weights(rng):
 
 def test_transform_new_needs_an_edge_to_the_graph(rng):
     est = ge.FastRP(dim=8, random_state=0).fit(random_graph(rng))
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match="no edge joins a new node"):
+        est.transform_new(["x"], ["y"], new=["x", "y"])
+
+
+def test_transform_new_names_unknown_destinations_instead_of_inventing_nodes(rng):
+    est = ge.FastRP(dim=8, random_state=0).fit(random_graph(rng))  # integer ids 0..n-1
+    with pytest.raises(InputError, match=r"destination ids .* \(sources\): '99'; list them in new="):
+        est.transform_new(["x", "x"], [0, 99])
+    with pytest.raises(InputError, match="'y'"):
         est.transform_new(["x"], ["y"])
+    both = est.transform_new(["x", "x"], [0, "y"], new=["x", "y"])  # declared: y is a new node too
+    assert both.node_ids.tolist() == ["x", "y"]
 
 
 def test_karate_clubs_are_separable():

@@ -199,7 +199,7 @@ def test_mat(tmp_path):
     a.setdiag(0)
     a.eliminate_zeros()
     assert (g.to_scipy() != a).nnz == 0
-    from graphembed.io.readers import read_mat
+    from graphembed.io.edges import read_mat
 
     m, lab = read_mat(p)
     assert (lab != labels).nnz == 0 and m.shape == (4, 4)
@@ -388,7 +388,7 @@ def test_single_letter_string_ids_on_the_first_line_are_an_edge(tmp_path):
 
 # ---------------------------------------------------------------------------- node,value tables
 def test_read_node_rows_separators_comments_and_line_numbers(tmp_path):
-    from graphembed.io.readers import read_node_rows
+    from graphembed.io.nodes import read_node_rows
 
     cases = {"t.tsv": "# c\n\na\t1\n%x\nb\t 2\n", "c.csv": "a, 1\n# c\n\nb,2\n",
              "s.txt": "a;1\n\n\nb;2\n", "w.txt": "a   1\n#\nb 2\n"}
@@ -407,8 +407,8 @@ def test_read_node_rows_separators_comments_and_line_numbers(tmp_path):
 
 
 def test_node_table_errors_name_the_file_line(tmp_path):
-    from graphembed.io.readers import read_node_weights
-    from graphembed.tasks.classify import read_labels
+    from graphembed.io.nodes import read_node_weights
+    from graphembed.io.nodes import read_labels
 
     f = tmp_path / "w.csv"
     f.write_text("node,weight\n# comment\n1,0.5\n\n2,heavy\n")

@@ -39,7 +39,8 @@ def classify(opts):
     graphembed classify blogcatalog.parquet --labels blogcatalog.mat --protocol both
     """
     from graphembed.embedding import Embedding
-    from graphembed.tasks.classify import node_classification_protocols, read_labels
+    from graphembed.io.nodes import read_labels
+    from graphembed.tasks.classify import node_classification_protocols
 
     t0 = time.perf_counter()
     emb = Embedding.load(opts["embedding"])

@@ -57,7 +57,7 @@ def cluster(opts):
     emb = Embedding.load(opts["embedding"])
     truth = None
     if opts["labels_path"]:
-        from graphembed.tasks.classify import read_labels
+        from graphembed.io.nodes import read_labels
 
         truth = read_labels(opts["labels_path"], emb.node_ids)
         if truth.multilabel:
@@ -83,7 +83,7 @@ def cluster(opts):
     if truth is not None:
         summary.update(tasks.cluster_scores(labels, truth.single()))
     if opts["graph_path"]:
-        from graphembed.io.readers import read_graph
+        from graphembed.io.edges import read_graph
 
         graph = read_graph(opts["graph_path"])
         glabels, missing = tasks.graph_labels(graph, emb.node_ids, labels)

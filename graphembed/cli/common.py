@@ -162,11 +162,17 @@ def run_embedding(opts, make_estimator, fit_kwargs=None):
     summary = {
         "output": opts["output"], "format": fmt, "method": emb.method, "nodes": len(emb),
         "dim": emb.dim, "read_seconds": round(t_read, 3), "embed_seconds": round(t_fit, 3),
-        "params": emb.params, "index": opts.get("index_path"),
+        "params": emb.params, "index": opts.get("index_path"), "input": emb.input,
     }
     report(summary, opts, f"wrote {len(emb)} x {emb.dim} {emb.method} embedding to {opts['output']} "
-                          f"(read {t_read:.2f} s, embed {t_fit:.2f} s)")
+                          f"({read_part(graph, t_read)}, embed {t_fit:.2f} s)")
     return emb
+
+
+def read_part(graph, seconds):
+    """The 'read 0.12 s, header: detected' part of a summary line (the header only for text)."""
+    header = graph.stats.get("header")
+    return f"read {seconds:.2f} s" + (f", header: {header}" if header else "")
 
 
 def report(summary, opts, line):

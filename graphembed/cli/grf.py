@@ -3,8 +3,9 @@ import time
 
 import click
 
-from graphembed.cli.common import (EMBEDDING_FORMATS, graph_input_options, load_graph, parse_float_list,
-                                   pass_options, report, run_reporting_errors)
+from graphembed.cli.common import (EMBEDDING_FORMATS, graph_input_options, load_graph,
+                                   parse_float_list, pass_options, read_part, report,
+                                   run_reporting_errors)
 
 KERNEL_CHOICES = ["diffusion", "exp", "inverse", "inverse2", "regularized-laplacian", "random-walk"]
 
@@ -104,7 +105,7 @@ def _run(opts):
     }
     written = " and ".join(x for x in (opts["output"], opts["features_out"]) if x)
     report(summary, opts, f"wrote grf ({est.kernel_}, {opts['walks']} walks, {est.features_.nnz} feature "
-                          f"non-zeros) to {written} (read {t_read:.2f} s, features {t_fit:.2f} s)")
+                          f"non-zeros) to {written} ({read_part(graph, t_read)}, features {t_fit:.2f} s)")
 
 
 def _save_npz(path, matrix):

@@ -1,8 +1,8 @@
 """``graphembed node2vec``, ``graphembed deepwalk`` and ``graphembed walks``."""
 import click
 
-from graphembed.cli.common import (embedding_command, graph_input_options, load_graph, pass_options,
-                                   report, run_embedding)
+from graphembed.cli.common import (embedding_command, graph_input_options, load_graph,
+                                   pass_options, read_part, report, run_embedding)
 
 
 def _walk_options(func, biased=True):
@@ -124,4 +124,4 @@ def walks(opts):
                "nodes": graph.n_nodes, "p": opts["p"], "q": opts["q"], "seed": opts["seed"],
                "read_seconds": round(t_read, 3), "walk_seconds": round(t_walk, 3)}
     report(summary, opts, f"wrote {count} walks of up to {opts['walk_length']} nodes to "
-                          f"{opts['output']} (read {t_read:.2f} s, walks {t_walk:.2f} s)")
+                          f"{opts['output']} ({read_part(graph, t_read)}, walks {t_walk:.2f} s)")

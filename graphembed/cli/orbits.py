@@ -4,8 +4,9 @@ import time
 
 import click
 
-from graphembed.cli.common import (embedding_command, graph_input_options, load_graph, pass_options,
-                                   report, run_embedding, run_reporting_errors)
+from graphembed.cli.common import (embedding_command, graph_input_options, load_graph,
+                                   pass_options, read_part, report, run_embedding,
+                                   run_reporting_errors)
 
 
 def _common_options(func):
@@ -139,7 +140,7 @@ def _orbits(opts):
     sym = " (directed input symmetrised)" if simple.symmetrized else ""
     line = (f"wrote {summary['rows']} rows of {summary['mode']} orbits to {opts['output']}" if opts["output"]
             else f"counted graphlets of {simple.n} nodes, {simple.n_edges} edges")
-    report(summary, opts, f"{line}{sym} (read {t_read:.2f} s, count {t_count:.2f} s)")
+    report(summary, opts, f"{line}{sym} ({read_part(graph, t_read)}, count {t_count:.2f} s)")
 
 
 @click.command(name="orbit-adjacency")
@@ -219,7 +220,7 @@ def _orbit_adjacency(opts):
                "nonzeros": nnz, "read_seconds": round(t_read, 3), "count_seconds": round(t_total, 3)}
     sym = " (directed input symmetrised)" if simple.symmetrized else ""
     report(summary, opts, f"wrote {len(keys)} orbit adjacencies to {out}{sym} "
-                          f"(read {t_read:.2f} s, count {t_total:.2f} s)")
+                          f"({read_part(graph, t_read)}, count {t_total:.2f} s)")
 
 
 def _stream_parquet(out, simple, keys, one_hop, opts, nnz):

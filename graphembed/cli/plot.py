@@ -42,7 +42,7 @@ def plot(opts):
     labels = None
     path = opts["labels_path"] or opts["clusters_path"]
     if path:
-        from graphembed.tasks.classify import read_labels
+        from graphembed.io.nodes import read_labels
 
         labels = read_labels(path, emb.node_ids).single()
     res = plot_embedding(emb, opts["output"], labels, reducer=opts["reducer"],

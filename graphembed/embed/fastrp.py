@@ -226,14 +226,15 @@ class FastRP(BaseEmbedder):
     def transform_new(self, src, dst, weights=None, new=None):
         """Embed nodes that were not in the fitted graph from their edges to fitted nodes.
 
-        Each edge (src[i], dst[i]) joins a new node to a known node (either order; for a
-        directed graph the new node must be the source) or two new nodes; edges between two
-        known nodes are ignored. ``weights`` (one per edge) are used as in :meth:`fit`;
-        without them a repeated edge counts once. Ids are matched to the fitted nodes by
-        :class:`~graphembed._ids.IdIndex` (``"5"`` is node 5 of an integer-id graph); an id that
-        matches none is a new node, with the fitted ids' type where it has one. ``new``: the ids
-        of the new nodes; when given, any other id that is not a fitted node is an error naming
-        it (a typo no longer becomes a new node).
+        Each edge (src[i], dst[i]) joins a new node to a known node or two new nodes; edges
+        between two known nodes are ignored. ``weights`` (one per edge) are used as in
+        :meth:`fit`; without them a repeated edge counts once. Ids are matched to the fitted
+        nodes by :class:`~graphembed._ids.IdIndex` (``"5"`` is node 5 of an integer-id graph).
+        The new nodes are ``new`` when given, else the sources that match no fitted node (with
+        the fitted ids' type where they have one); any other id that matches no fitted node is
+        an error naming it, so a typo in a destination never becomes a new node. In an
+        undirected graph a new node listed in ``new`` may also stand as the destination; in a
+        directed graph it must be the source.
 
         What is computed, with M and D^beta as in :meth:`fit`, X_k the fitted iterates (same
         seed, same R, recomputed) and Y_k the new nodes' iterates::
@@ -337,13 +338,18 @@ class FastRP(BaseEmbedder):
 
         s_keys = [int(p) if p >= 0 else as_new(v) for v, p in zip(src, s_pos)]
         d_keys = [int(p) if p >= 0 else as_new(v) for v, p in zip(dst, d_pos)]
-        if new is not None:
-            declared = {as_new(v) for v in new}
-            stray = [v for v, p, k in list(zip(src, s_pos, s_keys)) + list(zip(dst, d_pos, d_keys))
-                     if p < 0 and k not in declared]
-            if stray:
-                shown = ", ".join(repr(v) for v in dict.fromkeys(map(str, stray)))
+        # The new nodes: ``new``, or else the sources that are not fitted nodes. Any other id
+        # that matches no fitted node is a mistake to name, never a node to invent.
+        declared = {as_new(v) for v in new} if new is not None else \
+            {k for p, k in zip(s_pos, s_keys) if p < 0}
+        stray = [v for v, p, k in list(zip(src, s_pos, s_keys)) + list(zip(dst, d_pos, d_keys))
+                 if p < 0 and k not in declared]
+        if stray:
+            shown = ", ".join(repr(v) for v in dict.fromkeys(map(str, stray)))
+            if new is not None:
                 raise InputError(f"transform_new: ids that are neither fitted nodes nor in new: {shown[:300]}")
+            raise InputError(f"transform_new: destination ids that are neither fitted nodes nor new nodes "
+                             f"(sources): {shown[:300]}; list them in new= to embed them too")
         new_ids, new_index, rows, cols, vals, between_new = [], {}, [], [], [], []
         for e, (a, b) in enumerate(zip(s_keys, d_keys)):
             a_known, b_known = s_pos[e] >= 0, d_pos[e] >= 0

@@ -35,32 +35,9 @@ def _table_format(path, fmt):
 
 
 def _ids_arrow(ids):
-    import pyarrow as pa
+    from graphembed.io.tables import id_array
 
-    if ids.dtype.kind == "O":
-        return pa.array(ids.tolist(), type=pa.string())
-    return pa.array(ids, type=pa.int64())
-
-
-def _write_table(columns, path, fmt, metadata):
-    """Write a dict of pyarrow arrays atomically as parquet or csv."""
-    import json
-
-    import pyarrow as pa
-
-    from graphembed.io.atomic import atomic_path
-
-    table = pa.table(columns)
-    with atomic_path(path) as tmp:
-        if fmt == "parquet":
-            import pyarrow.parquet as pq
-
-            table = table.replace_schema_metadata({"graphembed": json.dumps(metadata)})
-            pq.write_table(table, str(tmp))
-        else:
-            import pyarrow.csv as pacsv
-
-            pacsv.write_csv(table, str(tmp))
+    return id_array(ids)
 
 
 @click.command()
@@ -128,7 +105,9 @@ def _orbits(opts):
             columns = {"node": _ids_arrow(ids)}
             for j, name in enumerate(orb.ORBIT_COLUMNS):
                 columns[name] = pa.array(np.ascontiguousarray(counts[:, j]), type=pa.int64())
-        _write_table(columns, opts["output"], fmt, meta)
+        from graphembed.io.tables import write_table
+
+        write_table(columns, opts["output"], fmt, meta)
         summary.update(output=opts["output"], format=fmt, rows=int(len(columns[next(iter(columns))])),
                        mode="edges" if opts["edge_mode"] else "nodes")
     if opts["graphlets"]:
@@ -237,7 +216,7 @@ def _stream_parquet(out, simple, keys, one_hop, opts, nnz):
 
     ids = simple.graph.node_ids
     names = [_key_name(k) for k in keys]
-    id_type = pa.string() if ids.dtype.kind == "O" else pa.int64()
+    id_type = _ids_arrow(ids[:0]).type  # int64, uint64 (ids beyond int64) or string
     schema = pa.schema([("source", id_type), ("target", id_type)] + [(nm, pa.int64()) for nm in names],
                        metadata={"graphembed": json.dumps({"symmetrized": simple.symmetrized,
                                                            "adjacencies": [list(k) for k in keys]})})

@@ -157,3 +157,17 @@ def test_one_line_helper():
     assert one_line("a\n b\t c") == "a b c"
     cut = one_line("y" * 1000)
     assert len(cut) == 500 and cut.endswith("...")
+
+
+def test_a_cold_numba_cache_is_announced(tmp_path):
+    """not_compiled sees a kernel missing from (or stale in) numba's cache, and no longer after
+    one call compiles and caches it."""
+    code = ("import numpy as np\n"
+            "from graphembed._kernels import not_compiled\n"
+            "from graphembed._kernels.rng import mix64\n"
+            "before = not_compiled(['rng.mix64'])\n"
+            "mix64(np.uint64(3))\n"
+            "print(before, not_compiled(['rng.mix64']), not_compiled(['spmm.propagate_accumulate']))\n")
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+    r = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert r.stdout.split() == ["True", "False", "True"], r.stderr

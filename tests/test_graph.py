@@ -291,3 +291,31 @@ def test_coerce_accepts_graph_networkx_and_matrices():
     assert Graph.coerce(np.array([[0, 1], [0, 0]]), directed=False).directed is False
     with pytest.raises(InputError, match="got list"):
         Graph.coerce([(0, 1)])
+
+
+@pytest.mark.parametrize("symmetrize", [False, True])
+@pytest.mark.parametrize("keep_self_loops", [False, True])
+@pytest.mark.parametrize("merge", [0, 1, 2])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_small_graphs_build_the_kernels_csr_in_numpy(symmetrize, keep_self_loops, merge, weighted):
+    """Below NUMPY_MAX_EDGES numpy builds the CSR; it must equal the numba kernels' entry for entry."""
+    from graphembed._kernels import csr
+
+    rng = np.random.default_rng(merge * 4 + 2 * symmetrize + keep_self_loops)
+    n, m = 40, 600  # many repeats and self-loops
+    src = rng.integers(0, n, m).astype(np.int32)
+    dst = rng.integers(0, n, m).astype(np.int32)
+    w = rng.choice(np.array([0.1, 0.7, 1e-3, 3.3, -0.0, 2.0], np.float32), m) if weighted else None
+    small = csr._edges_to_csr_numpy(src, dst, w, n, symmetrize, keep_self_loops, merge)
+    saved = csr.NUMPY_MAX_EDGES
+    csr.NUMPY_MAX_EDGES = -1
+    try:
+        big = csr.edges_to_csr(src, dst, w, n, symmetrize, keep_self_loops, merge)
+    finally:
+        csr.NUMPY_MAX_EDGES = saved
+    for a, b in zip(small[:3], big[:3]):
+        if a is None or b is None:
+            assert a is None and b is None
+        else:
+            assert a.dtype == b.dtype and a.tobytes() == b.tobytes()  # bit for bit, -0.0 included
+    assert small[3:] == big[3:]

@@ -149,6 +149,7 @@ def run_embedding(opts, make_estimator, fit_kwargs=None):
         if os.path.isdir(opts["index_path"]):
             _check_replaceable(opts["index_path"])
     estimator = make_estimator()
+    note_first_compile(estimator, opts)
     t0 = time.perf_counter()
     graph = load_graph(opts)
     t_read = time.perf_counter() - t0
@@ -167,6 +168,18 @@ def run_embedding(opts, make_estimator, fit_kwargs=None):
     report(summary, opts, f"wrote {len(emb)} x {emb.dim} {emb.method} embedding to {opts['output']} "
                           f"({read_part(graph, t_read)}, embed {t_fit:.2f} s)")
     return emb
+
+
+def note_first_compile(estimator, opts):
+    """One line on stderr when the estimator's numba kernels are not compiled yet (the first run
+    of an install would otherwise look hung for 10-40 s)."""
+    kernels = getattr(estimator, "_numba_kernels", ())
+    if kernels and not opts.get("quiet") and not opts.get("as_json"):
+        from graphembed._kernels import not_compiled
+
+        if not_compiled(kernels):
+            click.echo(f"graphembed: compiling numba kernels for {estimator.name} "
+                       "(once per install; later runs skip this)", err=True)
 
 
 def read_part(graph, seconds):

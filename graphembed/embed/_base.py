@@ -12,6 +12,7 @@ class BaseEmbedder:
     """scikit-learn-style base: ``__init__`` stores parameters; learned state ends in ``_``."""
 
     name = None  # registry name, e.g. "fastrp"
+    _numba_kernels = ()  # "module.function" kernels every fit compiles on a cold cache
 
     @classmethod
     def _param_names(cls):

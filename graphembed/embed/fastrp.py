@@ -53,6 +53,7 @@ class FastRP(BaseEmbedder):
     """
 
     name = "fastrp"
+    _numba_kernels = ("spmm.propagate_accumulate", "spmm.propagate_accumulate_sparse", "spmm.sparse_sign_rows")  # the slow-to-compile ones a fit always runs
 
     def __init__(self, dim=128, iteration_weights=(0.0, 1.0, 1.0), normalization_strength=0.0,
                  node_self_influence=0.0, propagation="transition", density="auto",

@@ -53,7 +53,9 @@ class FastRP(BaseEmbedder):
     """
 
     name = "fastrp"
-    _numba_kernels = ("spmm.propagate_accumulate", "spmm.propagate_accumulate_sparse", "spmm.sparse_sign_rows")  # the slow-to-compile ones a fit always runs
+    # the slow-to-compile kernels every fit runs (a cold cache is announced by the CLI)
+    _numba_kernels = ("spmm.propagate_accumulate", "spmm.propagate_accumulate_sparse",
+                      "spmm.sparse_sign_rows")
 
     def __init__(self, dim=128, iteration_weights=(0.0, 1.0, 1.0), normalization_strength=0.0,
                  node_self_influence=0.0, propagation="transition", density="auto",

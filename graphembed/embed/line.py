@@ -90,7 +90,7 @@ class LINE(BaseEmbedder):
     """
 
     name = "line"
-    _numba_kernels = ("line.line_sgd_round", "line.init_uniform")  # the slow-to-compile ones a fit always runs
+    _numba_kernels = ("line.line_sgd_round", "line.init_uniform")
 
     def __init__(self, order="both", dim=128, n_samples=None, negative=5, learning_rate=0.025,
                  random_state=None, n_jobs=None, verbose=False):

@@ -115,7 +115,7 @@ class Node2Vec(BaseEmbedder):
     """
 
     name = "node2vec"
-    _numba_kernels = ("walks.random_walks", "walks._count_visits")  # the slow-to-compile ones a fit always runs
+    _numba_kernels = ("walks.random_walks", "walks._count_visits")
     # How walks reach gensim: "auto" (iterable up to ITERABLE_MAX_BYTES of walks, else file),
     # "iterable" (token lists) or "file" (corpus_file).
     _corpus_route = "auto"

@@ -14,8 +14,10 @@ with ``norm`` the per-row L2 normalisation, beta = ``normalization_strength``, w
 """
 import numpy as np
 
-from graphembed.embed._base import BaseEmbedder, check_is_fitted, check_seed, numba_threads, progress
+from graphembed.base import (SEED, THREADS, VERBOSE, BaseEmbedder, Param, check_is_fitted, check_seed,
+                             numba_threads, progress)
 from graphembed.embedding import Embedding
+from graphembed.graph import Graph
 from graphembed._limits import check_memory
 from graphembed.io.errors import InputError
 
@@ -57,6 +59,23 @@ class FastRP(BaseEmbedder):
     _numba_kernels = ("spmm.propagate_accumulate", "spmm.propagate_accumulate_sparse",
                       "spmm.sparse_sign_rows")
 
+    parameters = {
+        "dim": Param("int", 128, low=1, help="Embedding dimension."),
+        "iteration_weights": Param("floats", (0.0, 1.0, 1.0),
+                                   help="Weight of each propagation step (the first is the 1-hop step)."),
+        "normalization_strength": Param("float", 0.0, help="beta: initial vectors scaled by degree^beta."),
+        "node_self_influence": Param("float", 0.0, help="Weight of each node's own initial vector."),
+        "propagation": Param("str", "transition", choices=PROPAGATIONS,
+                             help="D^-1 A (transition) or A (adjacency)."),
+        "density": Param("float", "auto", low=0, low_open=True, high=1, also=("auto",),
+                         help="Share of non-zeros in the random projection; auto = 1/sqrt(n)."),
+        "property_dimension": Param("int", None, low=1, also=(None,),
+                                    help="Columns for projected node features (None: dim // 2)."),
+        "random_state": SEED,
+        "n_jobs": THREADS,
+        "verbose": VERBOSE,
+    }
+
     def __init__(self, dim=128, iteration_weights=(0.0, 1.0, 1.0), normalization_strength=0.0,
                  node_self_influence=0.0, propagation="transition", density="auto",
                  property_dimension=None, random_state=None, n_jobs=None, verbose=False):
@@ -73,20 +92,8 @@ class FastRP(BaseEmbedder):
 
     # ------------------------------------------------------------------ validation
     def _validate(self, graph, features):
-        if not isinstance(self.dim, (int, np.integer)) or self.dim < 1:
-            raise InputError(f"dim must be a positive integer, got {self.dim!r}")
-        try:
-            weights = np.asarray(self.iteration_weights, dtype=np.float64).reshape(-1)
-        except (TypeError, ValueError):
-            raise InputError(f"iteration_weights must be numbers, got {self.iteration_weights!r}") from None
-        if weights.size == 0 or not np.all(np.isfinite(weights)):
-            raise InputError("iteration_weights must be a non-empty list of finite numbers")
-        if not np.isfinite(self.normalization_strength) or not np.isfinite(self.node_self_influence):
-            raise InputError("normalization_strength and node_self_influence must be finite")
-        if self.propagation not in PROPAGATIONS:
-            raise InputError(f"propagation must be one of {PROPAGATIONS}, got {self.propagation!r}")
-        if self.density != "auto" and not (isinstance(self.density, (float, int)) and 0 < self.density <= 1):
-            raise InputError(f"density must be 'auto' or a number in (0, 1], got {self.density!r}")
+        self._check_params()
+        weights = np.asarray(self.iteration_weights, dtype=np.float64).reshape(-1)
         property_dim = 0
         if features is not None:
             if features.shape[0] != graph.n_nodes:
@@ -110,6 +117,7 @@ class FastRP(BaseEmbedder):
         graph : Graph
         features : optional (n_nodes, n_features) dense or scipy sparse node features.
         """
+        graph = Graph.coerce(graph)
         weights, property_dim = self._validate(graph, features)
         # X_0, the accumulator and one propagation buffer, each (n, dim) float32
         check_memory(3 * 4 * graph.n_nodes * int(self.dim),

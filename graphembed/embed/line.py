@@ -28,7 +28,7 @@ import time
 
 import numpy as np
 
-from graphembed.embed._base import BaseEmbedder, check_seed, numba_threads, progress
+from graphembed.base import SEED, THREADS, VERBOSE, BaseEmbedder, Param, check_seed, numba_threads, progress
 from graphembed.embedding import Embedding
 from graphembed.graph import Graph
 from graphembed._limits import MAX_SAMPLES, check_memory
@@ -92,6 +92,20 @@ class LINE(BaseEmbedder):
     name = "line"
     _numba_kernels = ("line.line_sgd_round", "line.init_uniform")
 
+    parameters = {
+        "order": Param("str", "both", choices=("1", "2", "both"), also=(1, 2),
+                       help="First order, second order, or both (dim/2 each, concatenated)."),
+        "dim": Param("int", 128, low=1, help="Embedding dimension (in total for order both; then even)."),
+        "n_samples": Param("int", None, low=1, high=MAX_SAMPLES, also=(None,),
+                           help="Edge samples per order (None: 100 x stored edges, at least 1M)."),
+        "negative": Param("int", 5, low=0, help="Negative samples per sampled edge."),
+        "learning_rate": Param("float", 0.025, low=0, low_open=True,
+                               help="Initial learning rate, decayed linearly."),
+        "random_state": SEED,
+        "n_jobs": THREADS,
+        "verbose": VERBOSE,
+    }
+
     def __init__(self, order="both", dim=128, n_samples=None, negative=5, learning_rate=0.025,
                  random_state=None, n_jobs=None, verbose=False):
         self.order = order
@@ -105,26 +119,10 @@ class LINE(BaseEmbedder):
 
     # ------------------------------------------------------------------ validation
     def _validate(self, graph):
-        order = self.order
-        if isinstance(order, str) and order.strip() in ("1", "2"):
-            order = int(order)
-        if isinstance(order, (int, np.integer)) and not isinstance(order, bool):
-            order = int(order)
-        if isinstance(order, bool) or order not in ORDERS:
-            raise InputError(f"order must be 1, 2 or 'both', got {self.order!r}")
-        order = order if order == "both" else int(order)
-        if not _is_int(self.dim) or self.dim < 1:
-            raise InputError(f"dim must be a positive integer, got {self.dim!r}")
-        if order == "both" and (self.dim < 2 or self.dim % 2):
+        self._check_params()
+        order = self.order if self.order == "both" else int(self.order)
+        if order == "both" and self.dim % 2:
             raise InputError(f"order='both' needs an even dim (two halves), got {self.dim}")
-        if self.n_samples is not None and (not _is_int(self.n_samples) or not 1 <= self.n_samples <= MAX_SAMPLES):
-            raise InputError(f"n_samples must be a positive integer up to {MAX_SAMPLES:.0e} or None, "
-                             f"got {self.n_samples!r}")
-        if not _is_int(self.negative) or self.negative < 0:
-            raise InputError(f"negative must be an integer >= 0, got {self.negative!r}")
-        lr = self.learning_rate
-        if isinstance(lr, bool) or not isinstance(lr, (int, float, np.number)) or not np.isfinite(lr) or lr <= 0:
-            raise InputError(f"learning_rate must be a finite number > 0, got {lr!r}")
         if graph.n_nodes == 0:
             raise InputError("the graph has no nodes")
         if graph.nnz == 0:
@@ -233,10 +231,6 @@ class LINE(BaseEmbedder):
         params["random_state"] = self.seed_
         params["n_samples"] = self.n_samples_
         return params
-
-
-def _is_int(value):
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def _derive(seed, k):

@@ -35,8 +35,9 @@ run.
 """
 import numpy as np
 
-from graphembed.embed._base import BaseEmbedder, check_seed, numba_threads, progress
+from graphembed.base import SEED, THREADS, VERBOSE, BaseEmbedder, Param, check_seed, numba_threads, progress
 from graphembed.embedding import Embedding
+from graphembed.graph import Graph
 from graphembed._limits import check_memory
 from graphembed.io.errors import InputError
 
@@ -122,6 +123,24 @@ class Node2Vec(BaseEmbedder):
     # Rejection trials per second-order step before exact sampling: _trial_cap + deg(v).
     _trial_cap = 8
 
+    parameters = {
+        "dim": Param("int", 128, low=1, help="Embedding dimension."),
+        "walks_per_node": Param("int", 10, low=1, help="Walks started from every node."),
+        "walk_length": Param("int", 80, low=1, help="Nodes per walk (the start included)."),
+        "window": Param("int", 10, low=1, help="Skip-gram context window."),
+        "p": Param("float", 1.0, low=0, low_open=True, help="Return parameter (1/p: weight of going back)."),
+        "q": Param("float", 1.0, low=0, low_open=True, help="In-out parameter (1/q: weight of moving away)."),
+        "epochs": Param("int", 1, low=1, help="Skip-gram passes over the walks."),
+        "negative": Param("int", 5, low=1, help="Negative samples per positive pair."),
+        "min_count": Param("int", 0, low=0, help="Ignore nodes seen fewer times in the walks."),
+        "sample": Param("float", 1e-3, low=0, help="Down-sampling threshold of frequent nodes."),
+        "alpha": Param("float", 0.025, low=0, low_open=True, help="Initial learning rate."),
+        "min_alpha": Param("float", 1e-4, low=0, help="Final learning rate (at most alpha)."),
+        "random_state": SEED,
+        "n_jobs": THREADS,
+        "verbose": VERBOSE,
+    }
+
     def __init__(self, dim=128, walks_per_node=10, walk_length=80, window=10, p=1.0, q=1.0,
                  epochs=1, negative=5, min_count=0, sample=1e-3, alpha=0.025, min_alpha=1e-4,
                  random_state=None, n_jobs=None, verbose=False):
@@ -143,30 +162,16 @@ class Node2Vec(BaseEmbedder):
 
     # ------------------------------------------------------------------ validation
     def _validate_walks(self, graph):
-        for name in ("walks_per_node", "walk_length"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise InputError(f"{name} must be a positive integer, got {value!r}")
-        for name in ("p", "q"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float, np.number)) or isinstance(value, bool) \
-                    or not np.isfinite(value) or value <= 0:
-                raise InputError(f"{name} must be a finite number > 0, got {value!r}")
+        self._check_params()
         if graph.n_nodes == 0:
             raise InputError("the graph has no nodes")
         if graph.n_nodes * self.walks_per_node >= 2**62:
             raise InputError("too many walks")
 
     def _validate_training(self):
-        for name, low in (("dim", 1), ("window", 1), ("epochs", 1), ("negative", 1), ("min_count", 0)):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
-                raise InputError(f"{name} must be an integer >= {low}, got {value!r}")
-        if not (isinstance(self.sample, (int, float)) and self.sample >= 0):
-            raise InputError(f"sample must be a number >= 0, got {self.sample!r}")
-        if not (isinstance(self.alpha, (int, float)) and self.alpha > 0
-                and isinstance(self.min_alpha, (int, float)) and 0 <= self.min_alpha <= self.alpha):
-            raise InputError("alpha must be > 0 and min_alpha in [0, alpha]")
+        self._check_params()
+        if self.min_alpha > self.alpha:
+            raise InputError(f"min_alpha must be at most alpha ({self.alpha}), got {self.min_alpha}")
 
     # ------------------------------------------------------------------ walks
     def _sampler(self, graph):
@@ -221,6 +226,7 @@ class Node2Vec(BaseEmbedder):
         Walk ``w`` starts at node ``w % n_nodes`` (round ``w // n_nodes``); ``-1`` pads walks
         that stopped at a node without out-edges. Identical for any ``n_jobs``.
         """
+        graph = Graph.coerce(graph)
         self._validate_walks(graph)
         self._check_walk_memory(graph)
         seed = check_seed(self.random_state)
@@ -236,6 +242,7 @@ class Node2Vec(BaseEmbedder):
         from graphembed._kernels.walks import format_walks, token_table
         from graphembed.io.atomic import atomic_path
 
+        graph = Graph.coerce(graph)
         self._validate_walks(graph)
         seed = check_seed(self.random_state)
         table = token_table([str(v) for v in graph.node_ids.tolist()])
@@ -250,6 +257,7 @@ class Node2Vec(BaseEmbedder):
     # ------------------------------------------------------------------ fitting
     def fit(self, graph):
         """Generate the walks and train skip-gram on them."""
+        graph = Graph.coerce(graph)
         self._validate_walks(graph)
         self._validate_training()
         try:
@@ -409,6 +417,7 @@ class DeepWalk(Node2Vec):
     """
 
     name = "deepwalk"
+    parameters = {k: v for k, v in Node2Vec.parameters.items() if k not in ("p", "q")}
 
     def __init__(self, dim=128, walks_per_node=10, walk_length=80, window=10, epochs=1, negative=5,
                  min_count=0, sample=1e-3, alpha=0.025, min_alpha=1e-4, random_state=None,

@@ -5,7 +5,7 @@ counts into an :class:`~graphembed.embedding.Embedding`.
 """
 import numpy as np
 
-from graphembed.embed._base import BaseEmbedder
+from graphembed.base import SEED, THREADS, BaseEmbedder, Param, check_seed
 from graphembed.embedding import Embedding
 from graphembed.graph import Graph
 from graphembed.io.errors import InputError
@@ -35,6 +35,10 @@ class OrbitFeatures(BaseEmbedder):
     """
 
     name = "orbits"
+    parameters = {
+        "log": Param("bool", True, help="log(1 + counts), standardised per column; False: raw counts."),
+        "n_jobs": THREADS,
+    }
 
     def __init__(self, log=True, n_jobs=None):
         self.log = log
@@ -42,6 +46,7 @@ class OrbitFeatures(BaseEmbedder):
 
     def fit(self, graph):
         graph = Graph.coerce(graph)
+        self._check_params()
         counts = orbit_counts(graph, self.n_jobs)
         symmetrized = bool(graph.directed)  # orbit counts read a directed graph as undirected
         self.counts_ = counts
@@ -81,6 +86,17 @@ class OrbitAdjacencyEmbedding(BaseEmbedder):
     """
 
     name = "orbit-adjacency"
+    parameters = {
+        "adjacency": Param("str", (1, 5, 5), instances=(tuple, list),
+                           help="The orbit adjacency 'h,o1,o2' to factorise (one of the 28)."),
+        "dim": Param("int", 128, low=1, help="Embedding dimension (< nodes)."),
+        "negative": Param("float", 1.0, low=1, help="PMI shift log(negative)."),
+        "top_k": Param("int", 256, low=1, also=(None,),
+                       help="Keep each row's top_k counts of two- and three-hop adjacencies."),
+        "n_iter": Param("int", 5, low=1, help="Power iterations of the randomised SVD."),
+        "random_state": SEED,
+        "n_jobs": THREADS,
+    }
 
     def __init__(self, adjacency=(1, 5, 5), dim=128, negative=1.0, top_k=256, n_iter=5,
                  random_state=None, n_jobs=None):
@@ -95,19 +111,14 @@ class OrbitAdjacencyEmbedding(BaseEmbedder):
     def fit(self, graph):
         import scipy.sparse as sp
 
-        from graphembed.embed._base import check_seed
-
         graph = Graph.coerce(graph)
+        self._check_params()
         keys = parse_adjacencies(self.adjacency)
         if len(keys) != 1:
             raise InputError(f"adjacency must name one orbit adjacency, got {len(keys)}")
         key = keys[0]
-        if not isinstance(self.dim, (int, np.integer)) or self.dim < 1:
-            raise InputError(f"dim must be a positive integer, got {self.dim!r}")
         if self.dim >= graph.n_nodes:
             raise InputError(f"dim must be smaller than the number of nodes ({graph.n_nodes}), got {self.dim}")
-        if not np.isfinite(self.negative) or self.negative < 1:
-            raise InputError(f"negative must be a number >= 1, got {self.negative!r}")
         seed = check_seed(self.random_state)
         a = orbit_adjacency(graph, [key], top_k=None if key[0] == 1 else self.top_k,
                             n_jobs=self.n_jobs)[key].astype(np.float64).tocsr()

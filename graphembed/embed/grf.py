@@ -23,11 +23,13 @@ import math
 
 import numpy as np
 
-from graphembed.embed._base import BaseEmbedder, check_is_fitted, check_seed, numba_threads, progress
+from graphembed.base import (SEED, THREADS, VERBOSE, BaseEmbedder, Param, check_is_fitted, check_seed,
+                             numba_threads, progress)
 from graphembed.embedding import Embedding
-from graphembed.embed.grf_modulation import (FAMILIES, MAX_TERMS, canonical_kernel, custom_alpha,
-                                             deconvolve, kernel_alpha, kernel_function, learn_modulation,
-                                             radius_of_convergence, self_convolve, truncation_length)
+from graphembed.embed.grf_modulation import (FAMILIES, KERNELS, MAX_TERMS, canonical_kernel,
+                                             custom_alpha, deconvolve, kernel_alpha, kernel_function,
+                                             learn_modulation, radius_of_convergence, self_convolve,
+                                             truncation_length)
 from graphembed.graph import Graph
 from graphembed._limits import check_memory
 from graphembed.io.errors import InputError
@@ -105,6 +107,29 @@ class GraphRandomFeatures(BaseEmbedder):
     """
 
     name = "grf"
+    parameters = {
+        "kernel": Param("str", "diffusion", choices=KERNELS, instances=(list, tuple, np.ndarray),
+                        help="A named kernel, or the coefficients alpha_k of sum_k alpha_k W^k."),
+        "beta": Param("float", 1.0, low=0, low_open=True, help="The exp / diffusion scale."),
+        "sigma2": Param("float", None, low=0, low_open=True, also=(None,),
+                        help="Scale of W (None: 0.5 for inverse kernels, else 1)."),
+        "power": Param("int", 2, low=1, help="Steps of the random-walk kernel."),
+        "n_walks": Param("int", 64, low=1, help="Walks per node and walk set."),
+        "p_halt": Param("float", 0.5, low=0, high=1, low_open=True, high_open=True,
+                        help="Halting probability before each step."),
+        "normalize": Param("bool", True, help="W = sigma2 D^-1/2 A D^-1/2 (else sigma2 A)."),
+        "independent": Param("bool", True, help="Two independent walk sets (unbiased everywhere)."),
+        "modulation": Param("floats", None, also=(None,), help="An explicit modulation f_0..f_L."),
+        "max_length": Param("int", None, low=0, also=(None,), help="Cap on the walk length."),
+        "tol": Param("float", 1e-6, low=0, high=1, low_open=True, high_open=True,
+                     help="Relative truncation bias allowed when max_length is None."),
+        "dim": Param("int", 128, low=1, help="Columns of the dense embedding of transform."),
+        "projection_nnz": Param("int", None, low=1, also=(None,),
+                                help="Non-zeros per row of the random projection (None: min(dim, 4))."),
+        "random_state": SEED,
+        "n_jobs": THREADS,
+        "verbose": VERBOSE,
+    }
 
     def __init__(self, kernel="diffusion", beta=1.0, sigma2=None, power=2, n_walks=64, p_halt=0.5,
                  normalize=True, independent=True, modulation=None, max_length=None, tol=1e-6,
@@ -128,31 +153,12 @@ class GraphRandomFeatures(BaseEmbedder):
 
     # ------------------------------------------------------------------ validation
     def _validate(self):
+        self._check_params()
         kind = canonical_kernel(self.kernel)
         alpha = custom_alpha(self.kernel) if kind == "custom" else None
-        if not isinstance(self.n_walks, (int, np.integer)) or self.n_walks < 1:
-            raise InputError(f"n_walks must be a positive integer, got {self.n_walks!r}")
-        if not _is_number(self.p_halt) or not 0 < self.p_halt < 1:
-            raise InputError(f"p_halt must be in (0, 1), got {self.p_halt!r}")
-        if not _is_number(self.beta) or not self.beta > 0 or not math.isfinite(self.beta):
-            raise InputError(f"beta must be a positive number, got {self.beta!r}")
         sigma2 = self.sigma2
         if sigma2 is None:
             sigma2 = 0.5 if kind in ("inverse", "inverse2") else 1.0
-        if not _is_number(sigma2) or not sigma2 > 0 or not math.isfinite(sigma2):
-            raise InputError(f"sigma2 must be a positive number, got {self.sigma2!r}")
-        if kind == "random-walk" and (not isinstance(self.power, (int, np.integer)) or self.power < 1):
-            raise InputError(f"power must be a positive integer, got {self.power!r}")
-        if self.max_length is not None and (not isinstance(self.max_length, (int, np.integer))
-                                            or self.max_length < 0):
-            raise InputError(f"max_length must be None or an integer >= 0, got {self.max_length!r}")
-        if not _is_number(self.tol) or not 0 < self.tol < 1:
-            raise InputError(f"tol must be in (0, 1), got {self.tol!r}")
-        if not isinstance(self.dim, (int, np.integer)) or self.dim < 1:
-            raise InputError(f"dim must be a positive integer, got {self.dim!r}")
-        if self.projection_nnz is not None and (not isinstance(self.projection_nnz, (int, np.integer))
-                                                or self.projection_nnz < 1):
-            raise InputError(f"projection_nnz must be None or a positive integer, got {self.projection_nnz!r}")
         modulation = None
         if self.modulation is not None:
             try:
@@ -200,7 +206,6 @@ class GraphRandomFeatures(BaseEmbedder):
                 bar.update(1)
             else:
                 self.features2_ = self.features_
-        self.__dict__.pop("embedding_", None)
         self._phi2t = None
         return self
 
@@ -402,7 +407,6 @@ class GraphRandomFeatures(BaseEmbedder):
         with numba_threads(self.n_jobs):
             self.features_ = self._walk_features(f, self._seeds[0])
             self.features2_ = self._walk_features(f, self._seeds[1]) if self.independent else self.features_
-        self.__dict__.pop("embedding_", None)
         self._phi2t = None
         return self
 
@@ -412,22 +416,21 @@ class GraphRandomFeatures(BaseEmbedder):
         sparse random projection R (n, dim) with ``projection_nnz`` entries +-1/sqrt(k) per
         row, so E_R[e_i . e_j] = phi(i) . phi(j) (an estimate of K_ij off the diagonal)."""
         check_is_fitted(self, "features_")
-        if "embedding_" not in self.__dict__:
-            from graphembed._kernels.grf import project_rows, sketch_rows
+        from graphembed._kernels.grf import project_rows, sketch_rows
 
-            n = self.features_.shape[0]
-            dim = int(self.dim)
-            k = min(dim, 4) if self.projection_nnz is None else int(self.projection_nnz)
-            phi = self.features_ if not self.independent else ((self.features_ + self.features2_) * 0.5).tocsr()
-            cols = np.empty((n, k), np.int32)
-            signs = np.empty((n, k), np.float32)
-            out = np.zeros((n, dim), np.float32)
-            with numba_threads(self.n_jobs):
-                sketch_rows(n, k, dim, self._seeds[2], cols, signs)
-                project_rows(phi.indptr.astype(np.int64), phi.indices.astype(np.int32),
-                             phi.data.astype(np.float32), cols, signs, out)
-            self.embedding_ = Embedding(self.graph_.node_ids, out, "grf", self._public_params())
-        return self.embedding_
+        n = self.features_.shape[0]
+        dim = int(self.dim)
+        k = min(dim, 4) if self.projection_nnz is None else int(self.projection_nnz)
+        phi = self.features_ if not self.independent else ((self.features_ + self.features2_) * 0.5).tocsr()
+        cols = np.empty((n, k), np.int32)
+        signs = np.empty((n, k), np.float32)
+        out = np.zeros((n, dim), np.float32)
+        with numba_threads(self.n_jobs):
+            sketch_rows(n, k, dim, self._seeds[2], cols, signs)
+            project_rows(phi.indptr.astype(np.int64), phi.indices.astype(np.int32),
+                         phi.data.astype(np.float32), cols, signs, out)
+        # computed on each call, never stored: transform leaves the estimator as it was
+        return Embedding(self.graph_.node_ids, out, "grf", self._public_params())
 
     def _public_params(self):
         params = self.get_params()
@@ -444,10 +447,6 @@ class GraphRandomFeatures(BaseEmbedder):
 
 
 # ---------------------------------------------------------------------------- helpers
-def _is_number(x):
-    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
-
-
 def _symmetric_weights(graph, sigma2, normalize):
     """(indptr, indices, W entries float64, neighbour counts float64, row of each entry)."""
     n = graph.n_nodes

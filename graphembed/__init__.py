@@ -29,9 +29,9 @@ _LAZY = {
     "orbit_adjacency": "graphembed.structure.orbits",
     "OrbitFeatures": "graphembed.embed.orbit_features",
     "OrbitAdjacencyEmbedding": "graphembed.embed.orbit_features",
-    "Motif": "graphembed.structure.homomorphisms",
-    "HomomorphismSampler": "graphembed.structure.homomorphisms",
-    "hom_count": "graphembed.structure.homomorphisms",
+    "Motif": "graphembed.structure.motifs",
+    "HomomorphismSampler": "graphembed.structure.hom_sampling",
+    "hom_count": "graphembed.structure.hom_counting",
     "HomomorphismEmbedding": "graphembed.structure.hom_embedding",
     "tasks": "graphembed.tasks",
 }

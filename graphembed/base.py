@@ -12,134 +12,12 @@ which every CLI command would pay; it follows the same protocol instead
 """
 import contextlib
 import inspect
-import math
 import os
 
 import numpy as np
 
 from graphembed.io.errors import InputError
-
-_JSON_TYPES = {"int": "integer", "float": "number", "bool": "boolean", "str": "string"}
-
-
-class Param:
-    """One declared parameter.
-
-    kind : "int", "float", "bool", "str" or "floats" (a non-empty sequence of floats).
-    default : the value ``__init__`` uses (must itself pass the checks).
-    low, high : inclusive bounds for numbers (``low_open`` / ``high_open`` make them strict).
-    choices : the accepted values of a "str" parameter.
-    also : literal values accepted besides the kind (e.g. ``("auto",)``, ``(None,)``).
-    instances : classes whose instances are accepted too (a numpy Generator as a seed).
-    help : one line for docs, CLI help and the schema.
-    cli : flag name when it differs from the parameter name with dashes.
-    """
-
-    def __init__(self, kind, default, *, low=None, high=None, low_open=False, high_open=False,
-                 choices=None, also=(), instances=(), help="", cli=None):
-        if kind not in ("int", "float", "bool", "str", "floats"):
-            raise ValueError(f"unknown parameter kind {kind!r}")
-        self.kind, self.default = kind, default
-        self.low, self.high, self.low_open, self.high_open = low, high, low_open, high_open
-        self.choices = tuple(choices) if choices is not None else None
-        self.also = tuple(also)
-        self.instances = tuple(instances)
-        self.help, self.cli = help, cli
-
-    # ------------------------------------------------------------------ checking
-    def accepted(self) -> str:
-        """What the parameter accepts, in words: 'an integer >= 1', 'one of transition, adjacency'."""
-        if self.choices is not None:
-            text = "one of " + ", ".join(map(str, self.choices))
-        else:
-            text = {"int": "an integer", "float": "a finite number", "bool": "True or False",
-                    "str": "a string", "floats": "a non-empty list of finite numbers"}[self.kind]
-            bounds = []
-            if self.low is not None:
-                bounds.append(f"{'>' if self.low_open else '>='} {self.low:g}")
-            if self.high is not None:
-                bounds.append(f"{'<' if self.high_open else '<='} {self.high:g}")
-            if bounds:
-                text += " " + " and ".join(bounds)
-        others = [repr(v) for v in self.also] + [f"a {c.__name__}" for c in self.instances]
-        if others:
-            text += " (or " + ", ".join(others) + ")"
-        return text
-
-    def check(self, name, value):
-        """``value`` when it is accepted, else InputError naming ``name``, the value and the range."""
-        if any(_same(value, v) for v in self.also):
-            return value
-        if self.instances and isinstance(value, self.instances):
-            return value
-        if self._fits(value):
-            return value
-        shown = repr(value) if not isinstance(value, np.ndarray) else f"array{value.shape}"
-        raise InputError(f"{name} must be {self.accepted()}, got {shown[:80]}")
-
-    def _fits(self, value) -> bool:
-        if self.kind == "bool":
-            return isinstance(value, (bool, np.bool_))
-        if self.kind == "str":
-            return isinstance(value, str) and (self.choices is None or value in self.choices)
-        if self.kind == "floats":
-            try:
-                values = [float(v) for v in value]
-            except (TypeError, ValueError):
-                return False
-            return bool(values) and not any(isinstance(v, (bool, np.bool_)) for v in value) \
-                and all(math.isfinite(v) for v in values)
-        if isinstance(value, (bool, np.bool_)):
-            return False  # True is not 1 here
-        if self.kind == "int" and not isinstance(value, (int, np.integer)):
-            return False
-        if self.kind == "float" and not isinstance(value, (int, float, np.integer, np.floating)):
-            return False
-        number = float(value)
-        if not math.isfinite(number):
-            return False
-        if self.low is not None and (number < self.low or (self.low_open and number == self.low)):
-            return False
-        if self.high is not None and (number > self.high or (self.high_open and number == self.high)):
-            return False
-        return True
-
-    # ------------------------------------------------------------------ description
-    def schema(self) -> dict:
-        """JSON Schema of the accepted values."""
-        if self.kind == "floats":
-            main = {"type": "array", "items": {"type": "number"}, "minItems": 1}
-        else:
-            main = {"type": _JSON_TYPES[self.kind]}
-            if self.choices is not None:
-                main["enum"] = list(self.choices)
-            for bound, open_, key in ((self.low, self.low_open, "minimum"), (self.high, self.high_open, "maximum")):
-                if bound is not None:
-                    main["exclusiveM" + key[1:] if open_ else key] = bound
-        alternatives = [main] + [{"const": v} if v is not None else {"type": "null"} for v in self.also]
-        out = main if len(alternatives) == 1 else {"anyOf": alternatives}
-        default = list(self.default) if isinstance(self.default, tuple) else self.default
-        return {**out, "default": default, "description": self.help}
-
-
-def _same(value, literal) -> bool:
-    """``value`` is the literal: None only as None, strings as strings, numbers as numbers
-    (numpy ones too), never a bool for a number."""
-    if value is literal:
-        return True
-    if literal is None or isinstance(value, (bool, np.bool_)) or isinstance(literal, bool):
-        return False
-    if isinstance(literal, str):
-        return isinstance(value, str) and value == literal
-    return isinstance(value, (int, float, np.integer, np.floating)) and value == literal
-
-
-# Parameters most estimators share, declared once.
-SEED = Param("int", None, low=0, also=(None,), instances=(np.random.Generator,),
-             help="Random seed (None: fresh entropy each fit).", cli="seed")
-THREADS = Param("int", None, low=1, also=(None, -1), help="Threads (None or -1: all cores).", cli="threads")
-VERBOSE = Param("bool", False, help="Show a progress bar on stderr.")
-
+from graphembed.params import SEED, THREADS, VERBOSE, Param
 
 class BaseEmbedder:
     """scikit-learn-style base: ``__init__`` stores the parameters unchanged (they are checked by
@@ -273,3 +151,7 @@ def progress(total, desc, verbose):
     from tqdm import tqdm
 
     return tqdm(total=total, desc=desc, disable=None if verbose else True, leave=False, unit="it")
+
+
+__all__ = ["BaseEmbedder", "Param", "SEED", "THREADS", "VERBOSE", "check_is_fitted", "check_seed",
+           "default_threads", "numba_threads", "progress"]

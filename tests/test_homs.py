@@ -17,8 +17,9 @@ import pytest
 import graphembed as ge
 from graphembed.datasets import karate_path
 from graphembed.io.errors import InputError
+from graphembed.structure.hom_counting import hom_count
 from graphembed.structure.hom_embedding import HomomorphismEmbedding, random_partial_ktree
-from graphembed.structure.homomorphisms import Motif, hom_count
+from graphembed.structure.motifs import Motif
 
 
 # ---------------------------------------------------------------------------- einsum oracle
@@ -536,7 +537,7 @@ def test_rao_blackwellisation_lowers_the_variance_per_step(rgg):
 # ---------------------------------------------------------------------------- elimination DP
 @pytest.mark.parametrize("k", [2, 3, 4])
 def test_elimination_dp_on_random_partial_ktrees(k):
-    from graphembed.structure.homomorphisms import EliminationPlan
+    from graphembed.structure.hom_counting import EliminationPlan
 
     rng = np.random.default_rng(100 + k)
     for trial in range(3):
@@ -556,7 +557,7 @@ def test_elimination_dp_on_random_partial_ktrees(k):
 
 
 def test_elimination_dp_isolated_pattern_nodes_and_zero_counts():
-    from graphembed.structure.homomorphisms import EliminationPlan
+    from graphembed.structure.hom_counting import EliminationPlan
 
     g = small_graph(2, n=5)
     a = dense(g)
@@ -645,7 +646,7 @@ def test_cli_node_weights(tmp_path):
 
 
 def test_elimination_merges_sibling_messages():
-    from graphembed.structure.homomorphisms import EliminationPlan
+    from graphembed.structure.hom_counting import EliminationPlan
 
     # a "book": triangle 0-1-2 and pages 3..6 each joined to the spine 0-1
     edges = [(0, 1), (0, 2), (1, 2)] + [(p, s) for p in range(3, 7) for s in (0, 1)]

@@ -2,7 +2,8 @@
 
 Lyu, Memoli & Sivakoff, "Sampling random graph homomorphisms and applications to network data
 analysis", JMLR 24 (2023). Pure array code; the library layer
-(:mod:`graphembed.structure.homomorphisms`) validates input and prepares the arrays.
+(:mod:`graphembed.structure.hom_counting`, :mod:`graphembed.structure.hom_sampling`) validates
+input and prepares the arrays.
 
 Graph: undirected CSR ``indptr`` int64, ``indices`` int32 (sorted rows), ``weights`` float64
 (empty when unweighted). Motif tree: ``order`` (BFS order, root first) and ``parent`` (-1 at

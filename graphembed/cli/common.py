@@ -113,8 +113,18 @@ def load_graph(opts):
     )
 
 
-def embedding_command(func):
-    """Graph input options plus the output, seed, threads, quiet and json options."""
+THREADS_EXACT = "Threads (default: all cores). The output is bit-identical for any number."
+THREADS_HOGWILD = ("Threads (default: all cores). Bit-identical output with --threads 1 and --seed; "
+                   "with more threads the quality, not the bits, is reproducible.")
+
+
+def embedding_command(func=None, *, threads_help=THREADS_EXACT):
+    """Graph input options plus the output, seed, threads, quiet and json options.
+
+    ``threads_help`` says what the thread count changes (``THREADS_HOGWILD`` for methods whose
+    output depends on the thread schedule)."""
+    if func is None:
+        return lambda f: embedding_command(f, threads_help=threads_help)
     func = graph_input_options(func)
     options = [
         click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
@@ -122,8 +132,7 @@ def embedding_command(func):
         click.option("--format", "output_format", type=click.Choice(EMBEDDING_FORMATS),
                      help="Embedding format (default: from the output extension)."),
         click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed."),
-        click.option("--threads", type=click.IntRange(min=1), default=None,
-                     help="Threads (default: all cores). Results do not depend on it."),
+        click.option("--threads", type=click.IntRange(min=1), default=None, help=threads_help),
         click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary."),
         click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout."),
         click.option("--index", "index_path", type=click.Path(file_okay=False), default=None,

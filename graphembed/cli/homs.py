@@ -74,7 +74,7 @@ def homs(opts):
     graphembed homs edges.csv --motif path:4 --macc -o macc.csv
     """
     from graphembed.io.errors import InputError
-    from graphembed.structure.homomorphisms import HomomorphismSampler
+    from graphembed.structure.hom_sampling import HomomorphismSampler
 
     observable = "macc" if opts["macc"] else opts["observable"]
     target = opts["target"]

@@ -4,7 +4,9 @@ import re
 import click
 
 from graphembed._limits import MAX_SAMPLES
-from graphembed.cli.common import embedding_command, pass_options, run_embedding
+from graphembed.cli.common import THREADS_HOGWILD, embedding_command, pass_options, run_embedding
+from graphembed.cli.options import estimator_options
+from graphembed import params
 
 _SUFFIX = {"": 1, "K": 10**3, "M": 10**6, "B": 10**9, "G": 10**9, "T": 10**12}
 _COUNT = re.compile(r"^\s*(\d+(?:\.\d*)?(?:[eE]\d+)?|\.\d+)\s*([kKmMbBgGtT]?)\s*$")
@@ -37,18 +39,12 @@ def _samples_callback(ctx, param, value):
 
 
 @click.command()
-@embedding_command
-@click.option("--order", type=click.Choice(["1", "2", "both"]), default="both", show_default=True,
-              help="First order, second order, or both (dim/2 each, L2-normalised, concatenated).")
-@click.option("--dim", type=click.IntRange(min=1), default=128, show_default=True,
-              help="Embedding dimension (in total for --order both; must then be even).")
+@embedding_command(threads_help=THREADS_HOGWILD)
+@estimator_options(params.LINE, ("order", "dim"))
 @click.option("--samples", default="auto", show_default=True, callback=_samples_callback,
               help="Edge samples per order, e.g. 100M, 1.5M, 100000; auto = 100 x stored edges "
                    "(an undirected edge counts twice), at least 1M.")
-@click.option("--negative", type=click.IntRange(min=0), default=5, show_default=True,
-              help="Negative samples per sampled edge (drawn ~ out-degree^0.75).")
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=0.025, show_default=True,
-              help="Initial learning rate rho_0, decayed linearly to rho_0 * 1e-4.")
+@estimator_options(params.LINE, ("negative", "learning_rate"))
 @pass_options
 def line(opts):
     """LINE embeddings (Tang et al., WWW 2015): edge sampling + negative sampling SGD.
@@ -64,6 +60,6 @@ def line(opts):
     order = opts["order"] if opts["order"] == "both" else int(opts["order"])
     run_embedding(opts, lambda: LINE(
         order=order, dim=opts["dim"], n_samples=opts["samples"], negative=opts["negative"],
-        learning_rate=opts["lr"], random_state=opts["seed"], n_jobs=opts["threads"],
+        learning_rate=opts["learning_rate"], random_state=opts["seed"], n_jobs=opts["threads"],
         verbose=not opts["quiet"] and not opts["as_json"],
     ))

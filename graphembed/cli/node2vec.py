@@ -1,61 +1,30 @@
 """``graphembed node2vec``, ``graphembed deepwalk`` and ``graphembed walks``."""
 import click
 
-from graphembed.cli.common import (embedding_command, graph_input_options, load_graph,
-                                   pass_options, read_part, report, run_embedding)
+from graphembed.cli.common import (THREADS_HOGWILD, embedding_command, graph_input_options,
+                                   load_graph, pass_options, read_part, report, run_embedding)
+from graphembed.cli.options import estimator_kwargs, estimator_options
+from graphembed import params
 
 
-def _walk_options(func, biased=True):
-    options = [
-        click.option("--walks-per-node", type=click.IntRange(min=1), default=10, show_default=True,
-                     help="Walks started from every node."),
-        click.option("--walk-length", type=click.IntRange(min=1), default=80, show_default=True,
-                     help="Nodes per walk, the start node included."),
-    ]
-    if biased:
-        options += [
-            click.option("--p", "p", type=click.FloatRange(min=0, min_open=True), default=1.0,
-                         show_default=True, help="Return parameter (p < 1: step back more often)."),
-            click.option("--q", "q", type=click.FloatRange(min=0, min_open=True), default=1.0,
-                         show_default=True, help="In-out parameter (q < 1: outward, DFS-like)."),
-        ]
-    for option in reversed(options):
-        func = option(func)
-    return func
-
-
-def _unbiased_walk_options(func):
-    return _walk_options(func, biased=False)
-
-
-def _skipgram_options(func):
-    options = [
-        click.option("--dim", type=click.IntRange(min=1), default=128, show_default=True),
-        click.option("--window", type=click.IntRange(min=1), default=10, show_default=True,
-                     help="Skip-gram context window."),
-        click.option("--epochs", type=click.IntRange(min=1), default=1, show_default=True,
-                     help="Skip-gram passes over the walks."),
-        click.option("--negative", type=click.IntRange(min=1), default=5, show_default=True,
-                     help="Negative samples per positive pair."),
-        click.option("--min-count", type=click.IntRange(min=0), default=0, show_default=True,
-                     help="Nodes seen fewer times in the walks get a zero vector."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+WALK_FLAGS = ("walks_per_node", "walk_length")
+BIAS_FLAGS = ("p", "q")
+SKIPGRAM_FLAGS = ("dim", "window", "epochs", "negative", "min_count")
+_walk_options = estimator_options(params.NODE2VEC, WALK_FLAGS + BIAS_FLAGS, help={
+    "p": "Return parameter (p < 1: step back more often).",
+    "q": "In-out parameter (q < 1: outward, DFS-like).",
+})
+_unbiased_walk_options = estimator_options(params.NODE2VEC, WALK_FLAGS)
+_skipgram_options = estimator_options(params.NODE2VEC, SKIPGRAM_FLAGS)
 
 
 def _estimator_kwargs(opts):
-    return dict(
-        dim=opts["dim"], walks_per_node=opts["walks_per_node"], walk_length=opts["walk_length"],
-        window=opts["window"], epochs=opts["epochs"], negative=opts["negative"],
-        min_count=opts["min_count"], random_state=opts["seed"], n_jobs=opts["threads"],
-        verbose=not opts["quiet"] and not opts["as_json"],
-    )
+    return dict(**estimator_kwargs(opts, SKIPGRAM_FLAGS + WALK_FLAGS), random_state=opts["seed"],
+                n_jobs=opts["threads"], verbose=not opts["quiet"] and not opts["as_json"])
 
 
 @click.command()
-@embedding_command
+@embedding_command(threads_help=THREADS_HOGWILD)
 @_skipgram_options
 @_walk_options
 @pass_options
@@ -74,7 +43,7 @@ def node2vec(opts):
 
 
 @click.command()
-@embedding_command
+@embedding_command(threads_help=THREADS_HOGWILD)
 @_skipgram_options
 @_unbiased_walk_options
 @pass_options

@@ -14,14 +14,14 @@ with ``norm`` the per-row L2 normalisation, beta = ``normalization_strength``, w
 """
 import numpy as np
 
-from graphembed.base import (SEED, THREADS, VERBOSE, BaseEmbedder, Param, check_is_fitted, check_seed,
-                             numba_threads, progress)
+from graphembed import params
+from graphembed.base import BaseEmbedder, check_is_fitted, check_seed, numba_threads, progress
 from graphembed.embedding import Embedding
 from graphembed.graph import Graph
 from graphembed._limits import check_memory
 from graphembed.io.errors import InputError
 
-PROPAGATIONS = ("transition", "adjacency")
+PROPAGATIONS = params.PROPAGATIONS
 
 
 class FastRP(BaseEmbedder):
@@ -59,22 +59,7 @@ class FastRP(BaseEmbedder):
     _numba_kernels = ("spmm.propagate_accumulate", "spmm.propagate_accumulate_sparse",
                       "spmm.sparse_sign_rows")
 
-    parameters = {
-        "dim": Param("int", 128, low=1, help="Embedding dimension."),
-        "iteration_weights": Param("floats", (0.0, 1.0, 1.0),
-                                   help="Weight of each propagation step (the first is the 1-hop step)."),
-        "normalization_strength": Param("float", 0.0, help="beta: initial vectors scaled by degree^beta."),
-        "node_self_influence": Param("float", 0.0, help="Weight of each node's own initial vector."),
-        "propagation": Param("str", "transition", choices=PROPAGATIONS,
-                             help="D^-1 A (transition) or A (adjacency)."),
-        "density": Param("float", "auto", low=0, low_open=True, high=1, also=("auto",),
-                         help="Share of non-zeros in the random projection; auto = 1/sqrt(n)."),
-        "property_dimension": Param("int", None, low=1, also=(None,),
-                                    help="Columns for projected node features (None: dim // 2)."),
-        "random_state": SEED,
-        "n_jobs": THREADS,
-        "verbose": VERBOSE,
-    }
+    parameters = params.FASTRP
 
     def __init__(self, dim=128, iteration_weights=(0.0, 1.0, 1.0), normalization_strength=0.0,
                  node_self_influence=0.0, propagation="transition", density="auto",

@@ -23,10 +23,10 @@ import math
 
 import numpy as np
 
-from graphembed.base import (SEED, THREADS, VERBOSE, BaseEmbedder, Param, check_is_fitted, check_seed,
-                             numba_threads, progress)
+from graphembed import params
+from graphembed.base import BaseEmbedder, check_is_fitted, check_seed, numba_threads, progress
 from graphembed.embedding import Embedding
-from graphembed.embed.grf_modulation import (FAMILIES, KERNELS, MAX_TERMS, canonical_kernel,
+from graphembed.embed.grf_modulation import (FAMILIES, MAX_TERMS, canonical_kernel,
                                              custom_alpha, deconvolve, kernel_alpha, kernel_function,
                                              learn_modulation, radius_of_convergence, self_convolve,
                                              truncation_length)
@@ -107,29 +107,7 @@ class GraphRandomFeatures(BaseEmbedder):
     """
 
     name = "grf"
-    parameters = {
-        "kernel": Param("str", "diffusion", choices=KERNELS, instances=(list, tuple, np.ndarray),
-                        help="A named kernel, or the coefficients alpha_k of sum_k alpha_k W^k."),
-        "beta": Param("float", 1.0, low=0, low_open=True, help="The exp / diffusion scale."),
-        "sigma2": Param("float", None, low=0, low_open=True, also=(None,),
-                        help="Scale of W (None: 0.5 for inverse kernels, else 1)."),
-        "power": Param("int", 2, low=1, help="Steps of the random-walk kernel."),
-        "n_walks": Param("int", 64, low=1, help="Walks per node and walk set."),
-        "p_halt": Param("float", 0.5, low=0, high=1, low_open=True, high_open=True,
-                        help="Halting probability before each step."),
-        "normalize": Param("bool", True, help="W = sigma2 D^-1/2 A D^-1/2 (else sigma2 A)."),
-        "independent": Param("bool", True, help="Two independent walk sets (unbiased everywhere)."),
-        "modulation": Param("floats", None, also=(None,), help="An explicit modulation f_0..f_L."),
-        "max_length": Param("int", None, low=0, also=(None,), help="Cap on the walk length."),
-        "tol": Param("float", 1e-6, low=0, high=1, low_open=True, high_open=True,
-                     help="Relative truncation bias allowed when max_length is None."),
-        "dim": Param("int", 128, low=1, help="Columns of the dense embedding of transform."),
-        "projection_nnz": Param("int", None, low=1, also=(None,),
-                                help="Non-zeros per row of the random projection (None: min(dim, 4))."),
-        "random_state": SEED,
-        "n_jobs": THREADS,
-        "verbose": VERBOSE,
-    }
+    parameters = params.GRF
 
     def __init__(self, kernel="diffusion", beta=1.0, sigma2=None, power=2, n_walks=64, p_halt=0.5,
                  normalize=True, independent=True, modulation=None, max_length=None, tol=1e-6,

@@ -12,8 +12,8 @@ import math
 import numpy as np
 
 from graphembed.io.errors import InputError
+from graphembed.params import KERNELS  # noqa: F401  (defined with the parameter tables; public here)
 
-KERNELS = ("inverse", "inverse2", "regularized-laplacian", "exp", "diffusion", "random-walk")
 _ALIASES = {"regularized-laplacian": "inverse2"}
 MAX_TERMS = 4096  # series terms ever computed; a slower series is refused
 

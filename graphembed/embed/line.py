@@ -28,10 +28,11 @@ import time
 
 import numpy as np
 
-from graphembed.base import SEED, THREADS, VERBOSE, BaseEmbedder, Param, check_seed, numba_threads, progress
+from graphembed import params
+from graphembed.base import BaseEmbedder, check_seed, numba_threads, progress
 from graphembed.embedding import Embedding
 from graphembed.graph import Graph
-from graphembed._limits import MAX_SAMPLES, check_memory
+from graphembed._limits import check_memory
 from graphembed.io.errors import InputError
 
 ORDERS = (1, 2, "both")
@@ -92,19 +93,7 @@ class LINE(BaseEmbedder):
     name = "line"
     _numba_kernels = ("line.line_sgd_round", "line.init_uniform")
 
-    parameters = {
-        "order": Param("str", "both", choices=("1", "2", "both"), also=(1, 2),
-                       help="First order, second order, or both (dim/2 each, concatenated)."),
-        "dim": Param("int", 128, low=1, help="Embedding dimension (in total for order both; then even)."),
-        "n_samples": Param("int", None, low=1, high=MAX_SAMPLES, also=(None,),
-                           help="Edge samples per order (None: 100 x stored edges, at least 1M)."),
-        "negative": Param("int", 5, low=0, help="Negative samples per sampled edge."),
-        "learning_rate": Param("float", 0.025, low=0, low_open=True,
-                               help="Initial learning rate, decayed linearly."),
-        "random_state": SEED,
-        "n_jobs": THREADS,
-        "verbose": VERBOSE,
-    }
+    parameters = params.LINE
 
     def __init__(self, order="both", dim=128, n_samples=None, negative=5, learning_rate=0.025,
                  random_state=None, n_jobs=None, verbose=False):

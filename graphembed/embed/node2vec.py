@@ -35,7 +35,8 @@ run.
 """
 import numpy as np
 
-from graphembed.base import SEED, THREADS, VERBOSE, BaseEmbedder, Param, check_seed, numba_threads, progress
+from graphembed import params
+from graphembed.base import BaseEmbedder, check_seed, numba_threads, progress
 from graphembed.embedding import Embedding
 from graphembed.graph import Graph
 from graphembed._limits import check_memory
@@ -123,23 +124,7 @@ class Node2Vec(BaseEmbedder):
     # Rejection trials per second-order step before exact sampling: _trial_cap + deg(v).
     _trial_cap = 8
 
-    parameters = {
-        "dim": Param("int", 128, low=1, help="Embedding dimension."),
-        "walks_per_node": Param("int", 10, low=1, help="Walks started from every node."),
-        "walk_length": Param("int", 80, low=1, help="Nodes per walk (the start included)."),
-        "window": Param("int", 10, low=1, help="Skip-gram context window."),
-        "p": Param("float", 1.0, low=0, low_open=True, help="Return parameter (1/p: weight of going back)."),
-        "q": Param("float", 1.0, low=0, low_open=True, help="In-out parameter (1/q: weight of moving away)."),
-        "epochs": Param("int", 1, low=1, help="Skip-gram passes over the walks."),
-        "negative": Param("int", 5, low=1, help="Negative samples per positive pair."),
-        "min_count": Param("int", 0, low=0, help="Ignore nodes seen fewer times in the walks."),
-        "sample": Param("float", 1e-3, low=0, help="Down-sampling threshold of frequent nodes."),
-        "alpha": Param("float", 0.025, low=0, low_open=True, help="Initial learning rate."),
-        "min_alpha": Param("float", 1e-4, low=0, help="Final learning rate (at most alpha)."),
-        "random_state": SEED,
-        "n_jobs": THREADS,
-        "verbose": VERBOSE,
-    }
+    parameters = params.NODE2VEC
 
     def __init__(self, dim=128, walks_per_node=10, walk_length=80, window=10, p=1.0, q=1.0,
                  epochs=1, negative=5, min_count=0, sample=1e-3, alpha=0.025, min_alpha=1e-4,
@@ -417,7 +402,7 @@ class DeepWalk(Node2Vec):
     """
 
     name = "deepwalk"
-    parameters = {k: v for k, v in Node2Vec.parameters.items() if k not in ("p", "q")}
+    parameters = params.DEEPWALK
 
     def __init__(self, dim=128, walks_per_node=10, walk_length=80, window=10, epochs=1, negative=5,
                  min_count=0, sample=1e-3, alpha=0.025, min_alpha=1e-4, random_state=None,

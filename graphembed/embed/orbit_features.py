@@ -5,7 +5,8 @@ counts into an :class:`~graphembed.embedding.Embedding`.
 """
 import numpy as np
 
-from graphembed.base import SEED, THREADS, BaseEmbedder, Param, check_seed
+from graphembed import params
+from graphembed.base import BaseEmbedder, check_seed
 from graphembed.embedding import Embedding
 from graphembed.graph import Graph
 from graphembed.io.errors import InputError
@@ -35,10 +36,7 @@ class OrbitFeatures(BaseEmbedder):
     """
 
     name = "orbits"
-    parameters = {
-        "log": Param("bool", True, help="log(1 + counts), standardised per column; False: raw counts."),
-        "n_jobs": THREADS,
-    }
+    parameters = params.ORBITS
 
     def __init__(self, log=True, n_jobs=None):
         self.log = log
@@ -86,17 +84,7 @@ class OrbitAdjacencyEmbedding(BaseEmbedder):
     """
 
     name = "orbit-adjacency"
-    parameters = {
-        "adjacency": Param("str", (1, 5, 5), instances=(tuple, list),
-                           help="The orbit adjacency 'h,o1,o2' to factorise (one of the 28)."),
-        "dim": Param("int", 128, low=1, help="Embedding dimension (< nodes)."),
-        "negative": Param("float", 1.0, low=1, help="PMI shift log(negative)."),
-        "top_k": Param("int", 256, low=1, also=(None,),
-                       help="Keep each row's top_k counts of two- and three-hop adjacencies."),
-        "n_iter": Param("int", 5, low=1, help="Power iterations of the randomised SVD."),
-        "random_state": SEED,
-        "n_jobs": THREADS,
-    }
+    parameters = params.ORBIT_ADJACENCY
 
     def __init__(self, adjacency=(1, 5, 5), dim=128, negative=1.0, top_k=256, n_iter=5,
                  random_state=None, n_jobs=None):

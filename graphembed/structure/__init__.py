@@ -9,9 +9,9 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "edge_orbit_counts": "graphembed.structure.orbits",
     "graphlet_counts": "graphembed.structure.orbits",
     "orbit_adjacency": "graphembed.structure.orbits",
-    "Motif": "graphembed.structure.homomorphisms",
-    "HomomorphismSampler": "graphembed.structure.homomorphisms",
-    "HomResult": "graphembed.structure.homomorphisms",
-    "hom_count": "graphembed.structure.homomorphisms",
+    "Motif": "graphembed.structure.motifs",
+    "HomomorphismSampler": "graphembed.structure.hom_sampling",
+    "HomResult": "graphembed.structure.hom_sampling",
+    "hom_count": "graphembed.structure.hom_counting",
     "HomomorphismEmbedding": "graphembed.structure.hom_embedding",
 })

@@ -18,7 +18,7 @@ partial k-trees. A random pattern is drawn as
 
 The construction gives a tree decomposition directly (bag of node v = v plus the k-clique it
 joined), so hom(F, G) is computed exactly by variable elimination in reverse construction
-order (:class:`graphembed.structure.homomorphisms.EliminationPlan`, numba): each eliminated
+order (:class:`graphembed.structure.hom_counting.EliminationPlan`, numba): each eliminated
 node's later neighbours lie in its k-clique, so the tables have at most n^k entries, and each
 sum runs from the eliminated node's image y over the neighbours of y only, O(sum_y deg(y)^e
 n^(k - e)) per node for e pattern edges to the clique instead of n^(k+1) (float64 with
@@ -28,8 +28,9 @@ per-message rescaling into a log scale: no overflow).
 import numpy as np
 
 from graphembed.io.errors import InputError
-from graphembed.structure.homomorphisms import (EliminationPlan, Motif, as_graph, elimination_order,
-                                                tree_decomposition)
+from graphembed.structure.hom_counting import (EliminationPlan, as_graph, elimination_order,
+                                               tree_decomposition)
+from graphembed.structure.motifs import Motif
 
 REPRESENTATIONS = ("log1p", "density", "count")
 FIXED = ("node", "edge", "path:3", "triangle")
@@ -233,7 +234,7 @@ class HomomorphismEmbedding:
     def log_hom(self, graphs):
         """(n_graphs, n_patterns) float64 log hom(F_j, G_i) (-inf where the count is 0)."""
         from graphembed.embed._base import check_is_fitted
-        from graphembed.structure.homomorphisms import check_table_budget
+        from graphembed.structure.hom_counting import check_table_budget
 
         check_is_fitted(self, "patterns_")
         gs = self._graphs(graphs)

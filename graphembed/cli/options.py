@@ -1,0 +1,74 @@
+"""CLI flags made from an estimator's parameter table (:class:`graphembed.base.Param`): the flag's
+type, range, choices, default and help come from the table, so the CLI restates nothing."""
+import click
+
+
+class _OrLiteral(click.ParamType):
+    """A number type that also takes literal words ('auto')."""
+
+    def __init__(self, base, literals):
+        self.base, self.literals = base, tuple(literals)
+        self.name = f"{base.name}|{'|'.join(self.literals)}"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and value.strip().lower() in self.literals:
+            return value.strip().lower()
+        return self.base.convert(value, param, ctx)
+
+
+def _float_list(ctx, param, value):
+    if value is None or isinstance(value, (list, tuple)):
+        return None if value is None else [float(x) for x in value]
+    try:
+        return [float(x) for x in value.split(",") if x.strip()]
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated numbers, got {value!r}") from None
+
+
+def flag_name(name, param):
+    return "--" + (param.cli or name).replace("_", "-")
+
+
+def param_option(name, param, help=None):
+    """One click option for the table entry ``name`` (the option's key in ``opts`` is ``name``)."""
+    flag = flag_name(name, param)
+    text = help or param.help
+    literals = [v for v in param.also if isinstance(v, str)]
+    default = param.default
+    kwargs = {}
+    if param.kind == "bool":
+        return click.option(f"{flag}/--no-{flag[2:]}", name, default=default, show_default=True, help=text)
+    if param.kind == "floats":
+        kwargs = dict(callback=_float_list, default=",".join(f"{x:g}" for x in default) if default else None)
+    elif param.kind == "str" and param.choices is not None:
+        kwargs = dict(type=click.Choice([str(c) for c in param.choices]), default=default)
+    elif param.kind in ("int", "float"):
+        if param.low is None and param.high is None:
+            base = click.INT if param.kind == "int" else click.FLOAT
+        elif param.kind == "int":
+            base = click.IntRange(min=param.low, max=param.high)
+        else:
+            base = click.FloatRange(min=param.low, max=param.high, min_open=param.low_open,
+                                    max_open=param.high_open)
+        kwargs = dict(type=_OrLiteral(base, literals) if literals else base, default=default)
+    else:
+        kwargs = dict(default=default)
+    return click.option(flag, name, show_default=default is not None, help=text, **kwargs)
+
+
+def estimator_options(table, names, help=None):
+    """A decorator adding the flags of ``table[names]`` (a table of :mod:`graphembed.params`;
+    ``help`` overrides by name)."""
+    help = help or {}
+
+    def decorate(func):
+        for name in reversed(list(names)):
+            func = param_option(name, table[name], help.get(name))(func)
+        return func
+
+    return decorate
+
+
+def estimator_kwargs(opts, names):
+    """The estimator keyword arguments of ``names`` from a command's options."""
+    return {name: opts[name] for name in names}

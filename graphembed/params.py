@@ -1,0 +1,257 @@
+"""Declared parameters: what each estimator accepts, defined once and free of numpy, so that the
+CLI builds its flags (and the service its JSON Schema) without importing the estimators.
+
+A :class:`Param` gives a parameter's kind, range, choices, default and one-line help; the tables
+below list every estimator's parameters in ``__init__`` order, and the estimators validate with
+them (:meth:`graphembed.base.BaseEmbedder._check_params`).
+"""
+import math
+import numbers
+import sys
+
+from graphembed._limits import MAX_SAMPLES
+from graphembed.io.errors import InputError
+
+_JSON_TYPES = {"int": "integer", "float": "number", "bool": "boolean", "str": "string"}
+
+
+class Param:
+    """One declared parameter.
+
+    kind : "int", "float", "bool", "str" or "floats" (a non-empty sequence of floats).
+    default : the value ``__init__`` uses (must itself pass the checks).
+    low, high : inclusive bounds for numbers (``low_open`` / ``high_open`` make them strict).
+    choices : the accepted values of a "str" parameter.
+    also : literal values accepted besides the kind (e.g. ``("auto",)``, ``(None,)``).
+    instances : classes whose instances are accepted too, or "module.Class" names of classes
+        looked up only when that module is loaded (a numpy Generator as a seed).
+    help : one line for docs, CLI help and the schema.
+    cli : flag name when it differs from the parameter name with dashes.
+    """
+
+    def __init__(self, kind, default, *, low=None, high=None, low_open=False, high_open=False,
+                 choices=None, also=(), instances=(), help="", cli=None):
+        if kind not in ("int", "float", "bool", "str", "floats"):
+            raise ValueError(f"unknown parameter kind {kind!r}")
+        self.kind, self.default = kind, default
+        self.low, self.high, self.low_open, self.high_open = low, high, low_open, high_open
+        self.choices = tuple(choices) if choices is not None else None
+        self.also = tuple(also)
+        self.instances = tuple(instances)
+        self.help, self.cli = help, cli
+
+    # ------------------------------------------------------------------ checking
+    def accepted(self) -> str:
+        """What the parameter accepts, in words: 'an integer >= 1', 'one of transition, adjacency'."""
+        if self.choices is not None:
+            text = "one of " + ", ".join(map(str, self.choices))
+        else:
+            text = {"int": "an integer", "float": "a finite number", "bool": "True or False",
+                    "str": "a string", "floats": "a non-empty list of finite numbers"}[self.kind]
+            bounds = []
+            if self.low is not None:
+                bounds.append(f"{'>' if self.low_open else '>='} {self.low:g}")
+            if self.high is not None:
+                bounds.append(f"{'<' if self.high_open else '<='} {self.high:g}")
+            if bounds:
+                text += " " + " and ".join(bounds)
+        others = [repr(v) for v in self.also] + [f"a {str(c).rpartition('.')[2]}" if isinstance(c, str)
+                                                 else f"a {c.__name__}" for c in self.instances]
+        if others:
+            text += " (or " + ", ".join(others) + ")"
+        return text
+
+    def check(self, name, value):
+        """``value`` when it is accepted, else InputError naming ``name``, the value and the range."""
+        if any(_same(value, v) for v in self.also):
+            return value
+        if any(isinstance(value, cls) for cls in _classes(self.instances)):
+            return value
+        if self._fits(value):
+            return value
+        shown = repr(value) if not hasattr(value, "shape") else f"array{tuple(value.shape)}"
+        raise InputError(f"{name} must be {self.accepted()}, got {shown[:80]}")
+
+    def _fits(self, value) -> bool:
+        if self.kind == "bool":
+            return _is_bool(value)
+        if self.kind == "str":
+            return isinstance(value, str) and (self.choices is None or value in self.choices)
+        if self.kind == "floats":
+            try:
+                values = [float(v) for v in value]
+            except (TypeError, ValueError):
+                return False
+            return bool(values) and not any(_is_bool(v) for v in value) \
+                and all(math.isfinite(v) for v in values)
+        if _is_bool(value):
+            return False  # True is not 1 here
+        if self.kind == "int" and not isinstance(value, numbers.Integral):
+            return False
+        if self.kind == "float" and not isinstance(value, numbers.Real):
+            return False
+        number = float(value)
+        if not math.isfinite(number):
+            return False
+        if self.low is not None and (number < self.low or (self.low_open and number == self.low)):
+            return False
+        if self.high is not None and (number > self.high or (self.high_open and number == self.high)):
+            return False
+        return True
+
+    # ------------------------------------------------------------------ description
+    def schema(self) -> dict:
+        """JSON Schema of the accepted values."""
+        if self.kind == "floats":
+            main = {"type": "array", "items": {"type": "number"}, "minItems": 1}
+        else:
+            main = {"type": _JSON_TYPES[self.kind]}
+            if self.choices is not None:
+                main["enum"] = list(self.choices)
+            for bound, open_, key in ((self.low, self.low_open, "minimum"), (self.high, self.high_open, "maximum")):
+                if bound is not None:
+                    main["exclusiveM" + key[1:] if open_ else key] = bound
+        alternatives = [main] + [{"const": v} if v is not None else {"type": "null"} for v in self.also]
+        out = main if len(alternatives) == 1 else {"anyOf": alternatives}
+        default = list(self.default) if isinstance(self.default, tuple) else self.default
+        return {**out, "default": default, "description": self.help}
+
+
+def _same(value, literal) -> bool:
+    """``value`` is the literal: None only as None, strings as strings, numbers as numbers
+    (numpy ones too), never a bool for a number."""
+    if value is literal:
+        return True
+    if literal is None or _is_bool(value) or isinstance(literal, bool):
+        return False
+    if isinstance(literal, str):
+        return isinstance(value, str) and value == literal
+    return isinstance(value, numbers.Real) and value == literal
+
+
+# Parameters most estimators share, declared once.
+SEED = Param("int", None, low=0, also=(None,), instances=("numpy.random.Generator",),
+             help="Random seed (None: fresh entropy each fit).", cli="seed")
+THREADS = Param("int", None, low=1, also=(None, -1), help="Threads (None or -1: all cores).", cli="threads")
+VERBOSE = Param("bool", False, help="Show a progress bar on stderr.")
+
+
+def _is_bool(value) -> bool:
+    return isinstance(value, bool) or type(value).__name__ == "bool_"  # numpy's bool too
+
+
+def _classes(instances):
+    """The classes of ``instances``; a "module.Class" name only once its module is loaded (a
+    value cannot be an instance of a class that was never imported)."""
+    for cls in instances:
+        if isinstance(cls, str):
+            module, _, name = cls.rpartition(".")
+            loaded = sys.modules.get(module)
+            if loaded is not None and hasattr(loaded, name):
+                yield getattr(loaded, name)
+        else:
+            yield cls
+
+
+# ---------------------------------------------------------------------------- choices shared with the CLI
+PROPAGATIONS = ("transition", "adjacency")
+KERNELS = ("inverse", "inverse2", "regularized-laplacian", "exp", "diffusion", "random-walk")
+
+
+# ---------------------------------------------------------------------------- the estimators' tables
+FASTRP = {
+    "dim": Param("int", 128, low=1, help="Embedding dimension."),
+    "iteration_weights": Param("floats", (0.0, 1.0, 1.0),
+                               help="Weight of each propagation step (the first is the 1-hop step)."),
+    "normalization_strength": Param("float", 0.0, help="beta: initial vectors scaled by degree^beta."),
+    "node_self_influence": Param("float", 0.0, help="Weight of each node's own initial vector."),
+    "propagation": Param("str", "transition", choices=PROPAGATIONS,
+                         help="D^-1 A (transition) or A (adjacency)."),
+    "density": Param("float", "auto", low=0, low_open=True, high=1, also=("auto",),
+                     help="Share of non-zeros in the random projection; auto = 1/sqrt(n)."),
+    "property_dimension": Param("int", None, low=1, also=(None,),
+                                help="Columns for projected node features (None: dim // 2)."),
+    "random_state": SEED,
+    "n_jobs": THREADS,
+    "verbose": VERBOSE,
+}
+
+
+LINE = {
+    "order": Param("str", "both", choices=("1", "2", "both"), also=(1, 2),
+                   help="First order, second order, or both (dim/2 each, L2-normalised, concatenated)."),
+    "dim": Param("int", 128, low=1, help="Embedding dimension (in total for order both; then even)."),
+    "n_samples": Param("int", None, low=1, high=MAX_SAMPLES, also=(None,),
+                       help="Edge samples per order (None: 100 x stored edges, at least 1M)."),
+    "negative": Param("int", 5, low=0, help="Negative samples per sampled edge (drawn ~ out-degree^0.75)."),
+    "learning_rate": Param("float", 0.025, low=0, low_open=True, cli="lr",
+                           help="Initial learning rate rho_0, decayed linearly to rho_0 * 1e-4."),
+    "random_state": SEED,
+    "n_jobs": THREADS,
+    "verbose": VERBOSE,
+}
+
+
+NODE2VEC = {
+    "dim": Param("int", 128, low=1, help="Embedding dimension."),
+    "walks_per_node": Param("int", 10, low=1, help="Walks started from every node."),
+    "walk_length": Param("int", 80, low=1, help="Nodes per walk (the start included)."),
+    "window": Param("int", 10, low=1, help="Skip-gram context window."),
+    "p": Param("float", 1.0, low=0, low_open=True, help="Return parameter (1/p: weight of going back)."),
+    "q": Param("float", 1.0, low=0, low_open=True, help="In-out parameter (1/q: weight of moving away)."),
+    "epochs": Param("int", 1, low=1, help="Skip-gram passes over the walks."),
+    "negative": Param("int", 5, low=1, help="Negative samples per positive pair."),
+    "min_count": Param("int", 0, low=0, help="Nodes seen fewer times in the walks get a zero vector."),
+    "sample": Param("float", 1e-3, low=0, help="Down-sampling threshold of frequent nodes."),
+    "alpha": Param("float", 0.025, low=0, low_open=True, help="Initial learning rate."),
+    "min_alpha": Param("float", 1e-4, low=0, help="Final learning rate (at most alpha)."),
+    "random_state": SEED,
+    "n_jobs": THREADS,
+    "verbose": VERBOSE,
+}
+
+
+GRF = {
+    "kernel": Param("str", "diffusion", choices=KERNELS, instances=(list, tuple, "numpy.ndarray"),
+                    help="A named kernel, or the coefficients alpha_k of sum_k alpha_k W^k."),
+    "beta": Param("float", 1.0, low=0, low_open=True, help="The exp / diffusion scale."),
+    "sigma2": Param("float", None, low=0, low_open=True, also=(None,),
+                    help="Scale of W (None: 0.5 for inverse kernels, else 1)."),
+    "power": Param("int", 2, low=1, help="Steps of the random-walk kernel."),
+    "n_walks": Param("int", 64, low=1, help="Walks per node and walk set."),
+    "p_halt": Param("float", 0.5, low=0, high=1, low_open=True, high_open=True,
+                    help="Halting probability before each step."),
+    "normalize": Param("bool", True, help="W = sigma2 D^-1/2 A D^-1/2 (else sigma2 A)."),
+    "independent": Param("bool", True, help="Two independent walk sets (unbiased everywhere)."),
+    "modulation": Param("floats", None, also=(None,), help="An explicit modulation f_0..f_L."),
+    "max_length": Param("int", None, low=0, also=(None,), help="Cap on the walk length."),
+    "tol": Param("float", 1e-6, low=0, high=1, low_open=True, high_open=True,
+                 help="Relative truncation bias allowed when max_length is None."),
+    "dim": Param("int", 128, low=1, help="Columns of the dense embedding of transform."),
+    "projection_nnz": Param("int", None, low=1, also=(None,),
+                            help="Non-zeros per row of the random projection (None: min(dim, 4))."),
+    "random_state": SEED,
+    "n_jobs": THREADS,
+    "verbose": VERBOSE,
+}
+
+
+ORBITS = {
+    "log": Param("bool", True, help="log(1 + counts), standardised per column; False: raw counts."),
+    "n_jobs": THREADS,
+}
+
+
+ORBIT_ADJACENCY = {
+    "adjacency": Param("str", (1, 5, 5), instances=(tuple, list),
+                       help="The orbit adjacency 'h,o1,o2' to factorise (one of the 28)."),
+    "dim": Param("int", 128, low=1, help="Embedding dimension (< nodes)."),
+    "negative": Param("float", 1.0, low=1, help="PMI shift log(negative)."),
+    "top_k": Param("int", 256, low=1, also=(None,),
+                   help="Keep each row's top_k counts of two- and three-hop adjacencies."),
+    "n_iter": Param("int", 5, low=1, help="Power iterations of the randomised SVD."),
+    "random_state": SEED,
+    "n_jobs": THREADS,
+}
+
+DEEPWALK = {k: v for k, v in NODE2VEC.items() if k not in ("p", "q")}

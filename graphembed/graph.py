@@ -308,6 +308,10 @@ def _checked_csr(matrix, source=None):
     import scipy.sparse as sp
 
     where = source or "adjacency matrix"
+    shape = getattr(matrix, "shape", None)
+    if shape is not None and len(shape) == 2 and max(shape) >= 2**31:
+        raise InputError(f"{where}: a {shape[0]} x {shape[1]} matrix has more nodes than graphembed "
+                         f"holds (at most 2^31 - 1)")
     if sp.issparse(matrix):
         fmt = matrix.format
         if fmt in ("csr", "csc"):

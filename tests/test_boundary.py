@@ -371,3 +371,78 @@ def test_summary_lines_say_whether_a_header_was_found(tmp_path):
     assert r.returncode == 0 and "header: detected" in r.stderr
     r = _cli("walks", "e.csv", "-o", "w.txt", "--no-header", "--walk-length", "3", cwd=tmp_path)
     assert r.returncode == 0 and "header: given" in r.stderr
+
+
+# ---------------------------------------------------------------------------- found by benchmarks/fuzz.py
+# A damaged sparse array that crashed scipy.io.loadmat (SIGSEGV) before the structural check.
+CRASHING_MAT = (b"MATLAB 5.0 MAT-file, graphembed fuzz seed" + b" " * 75 + b"\x00" * 9 + b"\x01IM"
+                b"\x0e\x00\x00\x00\x88\x00\x00\x00\x06\x00\x00\x00\x08\x00\x00\x00\x05\x00\x00\x00"
+                b"\x04\x00\x00\x00\x05\x00\x00\x00\x08\x00\x00\x00\x03\x00\x00\x00\x03\x00\x00\x00"
+                b"\x01\x00\x00\x00\x07\x00\x00\x00netw\x00\x00\x03\x00\x00\x00\x01\x00\x00\x00\x05\x00")
+
+
+def test_a_mat_file_that_crashed_scipy_is_refused_in_a_child(tmp_path):
+    p = tmp_path / "crash.mat"
+    p.write_bytes(CRASHING_MAT)
+    code = f"import graphembed as ge\ntry:\n ge.read_graph({str(p)!r}, weighted=True)\nexcept ge.InputError as e:\n print(e)"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "crash.mat: not a readable Matlab file" in r.stdout, (r.returncode, r.stderr)
+
+
+def test_real_mat_layouts_pass_the_structural_check(tmp_path):
+    import scipy.io as sio
+
+    from graphembed.io.matfile import check_mat5
+
+    a = sp.random(30, 30, density=0.2, format="csc", random_state=0)
+    for compress in (False, True):
+        sio.savemat(tmp_path / "m.mat", {"network": a, "info": {"name": "x"}, "z": np.array([1 + 2j]),
+                                         "c": np.array([np.arange(2), "abc"], dtype=object)},
+                    do_compression=compress)
+        check_mat5(tmp_path / "m.mat")
+        assert ge.read_graph(tmp_path / "m.mat").n_nodes == 30
+
+
+def test_word2vec_header_is_checked_against_the_data(tmp_path):
+    p = tmp_path / "e.w2v"
+    p.write_bytes(b"1 100000000\na 1 2\n")  # trusted, it sized 10^8 columns (5.7 GB and rising)
+    with pytest.raises(InputError, match=r"e.w2v: line 2: 2 values where the header says 100000000"):
+        ge.Embedding.load(p)
+
+
+def test_malformed_embedding_metadata_is_an_input_error(tmp_path):
+    p = tmp_path / "m.npz"
+    np.savez(p, nodes=np.array([1]), vectors=np.zeros((1, 2)), meta=np.array('{"params": "x"}'))
+    with pytest.raises(InputError, match="m.npz: its graphembed metadata is malformed"):
+        ge.Embedding.load(p)
+
+
+def test_parquet_column_names_repeated_or_not_utf8(tmp_path):
+    p = tmp_path / "dup.parquet"
+    pq.write_table(pa.Table.from_arrays([pa.array([1, 2]), pa.array([2, 3]), pa.array([3, 4])],
+                                        names=["", "t", ""]), p)
+    with pytest.raises(InputError, match="dup.parquet: column names repeat"):
+        ge.read_graph(p)
+    q = tmp_path / "name.parquet"
+    pq.write_table(pa.table({"sxc": [1, 2], "dst": [2, 3]}), q, compression="none")
+    q.write_bytes(q.read_bytes().replace(b"sxc", b"s\xa7c"))
+    with pytest.raises(InputError, match="name.parquet: not a readable Parquet file"):
+        ge.read_graph(q)
+
+
+def test_a_matrix_too_large_for_graphembed(tmp_path):
+    p = tmp_path / "huge.npz"
+    sp.save_npz(p, sp.coo_matrix((np.zeros(0), (np.zeros(0, int), np.zeros(0, int))), shape=(2**40, 2**40)))
+    with pytest.raises(InputError, match="more nodes than graphembed holds"):
+        ge.read_graph(p)
+
+
+def test_messages_stay_one_bounded_line(tmp_path):
+    for name, data in (("long.csv", b"9" * 400), ("tok.gml", b"$\r"), ("long.gml", b"9" * 400)):
+        p = tmp_path / name
+        p.write_bytes(data)
+        with pytest.raises(InputError) as info:
+            ge.read_graph(p)
+        message = str(info.value)
+        assert "\n" not in message and "\r" not in message and len(message) < 300 and name in message
+    assert len(str(InputError("x" * 5000))) == InputError.MAX_LENGTH

@@ -105,10 +105,13 @@ def read_mat(path):
     """The ``network`` matrix and ``group`` labels (or None) of a benchmark ``.mat`` file."""
     import scipy.io
 
+    from graphembed.io.matfile import check_mat5
+
+    check_mat5(path)  # scipy trusts the file's sizes; some damaged files crash it
     try:
         data = scipy.io.loadmat(str(path))
     except Exception as exc:  # scipy raises several types for corrupt files
-        raise InputError(f"{path}: not a readable Matlab file ({exc})") from None
+        raise InputError(f"{path}: not a readable Matlab file ({short(exc, 120)})") from None
     matrix = data.get("network")
     if matrix is None:
         square = [k for k, v in data.items() if not k.startswith("__")
@@ -224,8 +227,15 @@ def _first_row_ids_recur(table, src_name, dst_name):
     return False
 
 
+def _shown(name, limit=40):
+    """A column name as it can stand in a message: itself when short and printable, else quoted."""
+    text = str(name)
+    return text if len(text) <= limit and text.isprintable() and text.strip() == text and text \
+        else quote(repr(text)[1:-1], limit)
+
+
 def _listed(names, limit=10):
-    shown = ", ".join(str(n) for n in names[:limit])
+    shown = ", ".join(_shown(n) for n in names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
@@ -284,7 +294,7 @@ def _read_text(path, source_col, target_col, weight_col, weighted, header, delim
     n_cols = len(rows[0])
     if n_cols < 2:
         raise InputError(located(path, f"expected at least 2 columns (source, target), found 1: "
-                                       f"{rows[0][0]!r}", skip + 1))
+                                       f"{quote(rows[0][0])}", skip + 1))
     by_name = any(isinstance(c, str) and not _is_int(c) for c in (source_col, target_col, weight_col)
                   if c is not None)
     header_note, ambiguous = "given" if header is not None else "none", False
@@ -506,9 +516,12 @@ def _read_parquet(path, source_col, target_col, weight_col, weighted, header, de
 
     try:
         schema = pq.read_schema(str(path))
-    except (pa.ArrowException, OSError) as exc:
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not a readable Parquet file ({short(exc)})") from None
     names = list(schema.names)
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise InputError(f"{path}: column names repeat ({_listed(repeated)}); name each column once")
     if "embedding" in names and source_col is None and target_col is None:
         raise InputError(f"{path}: this looks like an embedding file (columns {', '.join(names)}), "
                          "not an edge list")
@@ -518,13 +531,13 @@ def _read_parquet(path, source_col, target_col, weight_col, weighted, header, de
     src_name, dst_name, w_name = _resolve_columns(path, names, source_col, target_col, weight_col, weighted)
     try:
         table = pq.read_table(str(path), columns=[c for c in (src_name, dst_name, w_name) if c])
-    except (pa.ArrowException, OSError) as exc:
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read its Parquet data ({short(exc)})") from None
     if table.num_rows == 0:
         raise InputError(f"{path}: no edges found")
     try:
-        src = _parquet_ids(path, table.column(src_name), src_name)
-        dst = _parquet_ids(path, table.column(dst_name), dst_name)
+        src = _parquet_ids(path, table.column(src_name), _shown(src_name))
+        dst = _parquet_ids(path, table.column(dst_name), _shown(dst_name))
     except InputError as exc:
         if source_col is not None and target_col is not None:
             raise
@@ -535,7 +548,7 @@ def _read_parquet(path, source_col, target_col, weight_col, weighted, header, de
     if w_name:
         col = table.column(w_name)
         if not (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)):
-            raise InputError(f"{path}: weight column {w_name!r} is not numeric ({col.type})")
+            raise InputError(f"{path}: weight column {_shown(w_name)!r} is not numeric ({col.type})")
         if col.null_count:
             row = int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0])
             raise InputError(f"{path}: row {row + 1}: weight is missing")
@@ -597,7 +610,7 @@ def _read_gml(path, directed, weighted, self_loops):
         except nx.NetworkXError:
             g = nx.read_gml(str(path), label="id")
     except Exception as exc:  # networkx raises several types on malformed GML
-        raise InputError(f"{path}: not a readable GML file ({exc})") from None
+        raise InputError(f"{path}: not a readable GML file ({short(exc, 120)})") from None
     if directed is not None and directed != g.is_directed():
         g = g.to_directed() if directed else g.to_undirected()
     weight = "weight" if weighted is not False else None

@@ -58,6 +58,7 @@ def read_embedding(path, format=None):
         raise InputError(f"{path}: file not found")
     try:
         ids, vectors, meta = _READERS[fmt](path)
+        _check_metadata(path, meta)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         _check_embedding(path, ids, vectors)
         return ids, vectors, meta
@@ -107,6 +108,15 @@ def _ids_from_arrow(col, path=None):
     if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
         raise InputError(f"{where}node ids must be integers or strings, not {col.type}")
     return np.asarray(col.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def _check_metadata(path, meta):
+    """The graphembed metadata of a file: a dict whose method is a string, params and input dicts."""
+    kinds = {"method": str, "params": dict, "input": dict, "graphembed_version": str}
+    if not isinstance(meta, dict) or any(meta.get(k) is not None and not isinstance(meta[k], t)
+                                         for k, t in kinds.items()):
+        raise InputError(f"{path}: its graphembed metadata is malformed (expected method, params, "
+                         f"input and graphembed_version fields)")
 
 
 def _check_embedding(path, ids, vectors):
@@ -258,6 +268,9 @@ def _read_w2v(path):
     if len(first) != 2 or not all(t.isdigit() for t in first):
         raise InputError(f"{path}: line 1: expected '<count> <dim>' of the word2vec text format")
     n, dim = int(first[0]), int(first[1])
+    values = len(second.split()) - 1
+    if n and values != dim:  # the header is checked against the data before it sizes anything
+        raise InputError(f"{path}: line 2: {max(values, 0)} values where the header says {dim} per vector")
     names = ["node"] + [str(j) for j in range(dim)]
     table = pacsv.read_csv(
         str(path),

@@ -22,7 +22,7 @@ _LAZY = {
     "EmbeddingIndex": "graphembed.index.core",
     "LINE": "graphembed.embed.line",
     "GraphRandomFeatures": "graphembed.embed.grf",
-    "kernel_kmeans": "graphembed.embed.grf",
+    "kernel_kmeans": "graphembed.tasks.cluster",
     "orbit_counts": "graphembed.structure.orbits",
     "edge_orbit_counts": "graphembed.structure.orbits",
     "graphlet_counts": "graphembed.structure.orbits",

@@ -40,3 +40,27 @@ def get_embedder(name):
     if ep is None:
         raise InputError(f"unknown embedder {name!r}; available: {', '.join(available_embedders())}")
     return ep.load()
+
+
+def make_embedder(method, params=None, seed=None, n_jobs=None, verbose=False):
+    """An estimator from a registry name (:func:`get_embedder`) and parameters;
+    ``seed``/``n_jobs``/``verbose`` are passed where the estimator takes them."""
+    import inspect
+
+    from graphembed.io.errors import InputError
+
+    cls = get_embedder(method)
+    params = dict(params or {})
+    try:
+        accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    except (TypeError, ValueError):  # pragma: no cover
+        accepted = set(params)
+    unknown = sorted(set(params) - accepted)
+    if unknown:
+        raise InputError(f"{method} has no parameter {', '.join(map(repr, unknown))}; "
+                         f"its parameters: {', '.join(sorted(accepted))}")
+    for key, value in (("random_state", seed), ("n_jobs", n_jobs), ("verbose", verbose)):
+        if key in accepted and key not in params and value is not None:
+            params[key] = value
+    return cls(**params)
+

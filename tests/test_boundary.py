@@ -446,3 +446,21 @@ def test_messages_stay_one_bounded_line(tmp_path):
         message = str(info.value)
         assert "\n" not in message and "\r" not in message and len(message) < 300 and name in message
     assert len(str(InputError("x" * 5000))) == InputError.MAX_LENGTH
+
+
+def test_index_descriptions_with_impossible_numbers(tmp_path):
+    import json
+
+    pytest.importorskip("faiss")
+    from graphembed.index import build_and_save
+
+    build_and_save(ge.Embedding(np.arange(8), np.eye(8, 4, dtype=np.float32) + 0.1), tmp_path / "idx",
+                   index="Flat")
+    meta_path = tmp_path / "idx" / "index.json"
+    meta = json.loads(meta_path.read_text())
+    for field, value in (("dim", "Infinity"), ("version", "1" + "0" * 300), ("count", "-1")):
+        meta_path.write_text(json.dumps(meta).replace(f'"{field}": {json.dumps(meta[field])}',
+                                                      f'"{field}": {value}'))
+        with pytest.raises(InputError, match="index.json") as info:
+            ge.EmbeddingIndex.load(tmp_path / "idx", verify=False)
+        assert len(str(info.value)) < 300

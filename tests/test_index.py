@@ -211,7 +211,7 @@ def test_auto_choice():
 
 
 def test_default_ef_search_grows_with_size(emb):
-    from graphembed.index.core import default_ef_search
+    from graphembed.index.policy import default_ef_search
 
     assert default_ef_search(100_000) == 64 and default_ef_search(100_001) == 128
     assert EmbeddingIndex.build(emb, "HNSW8", "cosine").meta["search_defaults"]["efSearch"] == 64

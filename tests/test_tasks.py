@@ -21,7 +21,7 @@ import graphembed as ge
 from graphembed.cli.main import cli
 from graphembed.datasets import karate_path, path as shipped_path
 from graphembed.io.errors import InputError
-from graphembed.tasks import classify, cluster, linkpred
+from graphembed.tasks import classify, cluster, linkpred, new_links
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 LABELS = shipped_path("karate_labels")
@@ -168,17 +168,17 @@ def test_predict_equals_brute_force():
     edges = edge_set(graph)
     cand = [(sim[u, v], u, v) for u in range(50) for v in range(u + 1, 50) if (u, v) not in edges]
     best = sorted(cand, reverse=True)[:15]
-    res = linkpred.predict(graph, emb, top=15)
+    res = new_links.predict(graph, emb, top=15)
     got = [(min(s, t), max(s, t)) for s, t in zip(res["source"].tolist(), res["target"].tolist())]
     assert got == [(u, v) for _, u, v in best]
     np.testing.assert_allclose(res["score"], [s for s, _, _ in best], rtol=1e-5)
-    per = linkpred.predict(graph, emb, top=3, per_node=True)
+    per = new_links.predict(graph, emb, top=3, per_node=True)
     for u in (0, 17, 49):
         mine = per["target"][per["source"] == u].tolist()
         nbrs = set(g[u]) | {u}
         expect = [v for v in np.argsort(-sim[u], kind="stable") if v not in nbrs][:3]
         assert mine == expect
-    rescored = linkpred.predict(graph, emb, top=5, rescore=True)
+    rescored = new_links.predict(graph, emb, top=5, rescore=True)
     assert len(rescored["source"]) == 5 and np.all((rescored["score"] >= 0) & (rescored["score"] <= 1))
     assert all((min(s, t), max(s, t)) not in edges for s, t in zip(rescored["source"], rescored["target"]))
 

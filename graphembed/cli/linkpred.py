@@ -111,7 +111,8 @@ def evaluate(opts):
     \b
     graphembed linkpred evaluate datasets/karate.csv --method fastrp --operator all --seed 0
     """
-    from graphembed.tasks.linkpred import HEURISTICS, evaluate as run, make_embedder
+    from graphembed.registry import make_embedder
+    from graphembed.tasks.linkpred import HEURISTICS, evaluate as run
 
     verbose = not opts["quiet"] and not opts["as_json"]
     graph = load_graph(opts)
@@ -177,7 +178,7 @@ def predict(opts):
         fmt = PAIR_FORMATS.get(Path(out).suffix.lower())
         if fmt is None:
             raise InputError(f"{out}: unknown output extension; use .csv, .tsv or .parquet")
-    from graphembed.tasks.linkpred import predict as run
+    from graphembed.tasks.new_links import predict as run
 
     graph = load_graph(opts)
     t0 = time.perf_counter()

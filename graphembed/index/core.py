@@ -10,17 +10,20 @@ Layout on disk (a directory, written atomically)::
 
 Metrics: ``cosine`` (vectors L2-normalised, inner product; score = cosine similarity), ``ip``
 (inner product; score = dot product), ``l2`` (score = Euclidean distance, lower is closer).
-faiss is imported only when an index is built or loaded.
+faiss is imported only when an index is built or loaded. Which faiss index to build and its
+search defaults: :mod:`graphembed.index.policy`; the query result: :mod:`graphembed.index.results`.
 """
 import hashlib
 import json
-import math
 import os
 import time
 from pathlib import Path
 
 import numpy as np
 
+from graphembed.index.policy import (DEFAULT_EF_CONSTRUCTION, DEFAULT_EF_SEARCH, _with_refine,
+                                     check_factory, choose_factory, default_ef_search)
+from graphembed.index.results import Neighbors
 from graphembed.io.errors import InputError
 
 METRICS = ("cosine", "ip", "l2")
@@ -29,13 +32,6 @@ FORMAT_VERSION = 1
 INDEX_FILE = "index.faiss"
 NODES_FILE = "nodes.parquet"
 META_FILE = "index.json"
-AUTO_FLAT_MAX = 50_000           # exact search is fast enough below this many vectors
-AUTO_LARGE = 100_000             # above this many vectors auto builds a denser graph, searched wider
-HNSW_M = 32
-HNSW_M_LARGE = 48
-DEFAULT_EF_SEARCH = 64
-DEFAULT_EF_SEARCH_LARGE = 128
-DEFAULT_EF_CONSTRUCTION = 40
 EXACT_FILTER_MAX = 20_000        # filters this small are answered by exact search over the subset
 SCORE_NAMES = {"cosine": "cosine similarity", "ip": "inner product",
                "l2": "Euclidean distance (lower is closer)"}
@@ -52,91 +48,6 @@ def _faiss():
 def _metric_type(metric):
     faiss = _faiss()
     return faiss.METRIC_L2 if metric == "l2" else faiss.METRIC_INNER_PRODUCT
-
-
-# ---------------------------------------------------------------------------- choosing an index
-def available_memory_bytes():
-    """MemAvailable from /proc/meminfo (Linux), else physical memory, else 8 GiB."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return 8 << 30
-
-
-def ivf_nlist(n):
-    """Inverted lists for ``n`` vectors: 4 sqrt(n) (the low end of the usual 4..16 sqrt(n))."""
-    return max(1, min(n // 39, math.ceil(4 * math.sqrt(n))))
-
-
-def _pq_m(dim):
-    """Sub-quantisers for PQ codes: the largest divisor of dim that is at most dim / 4 (>= 1)."""
-    for m in range(max(1, dim // 4), 0, -1):
-        if dim % m == 0:
-            return m
-    return 1
-
-
-def choose_factory(n, dim, available=None):
-    """The faiss factory string ``index="auto"`` uses for ``n`` vectors of ``dim``.
-
-    * ``Flat`` (exact) up to 50,000 vectors;
-    * ``HNSW32`` up to 100,000 vectors and ``HNSW48`` beyond (recall@10 on 1M FastRP vectors at
-      efSearch 128: 0.92 with M = 32, 0.95 with M = 48; see ``benchmarks/index.py``), when the
-      vectors plus the graph (about 4 dim + 8.8 M + 16 bytes per vector) fit in half of the
-      available memory;
-    * ``IVF{4 sqrt n},Flat`` when the vectors fit in 3/4 of the available memory;
-    * otherwise ``IVF{4 sqrt n},PQ{dim/4}x8,RFlat``: compressed codes re-ranked exactly (plain
-      IVF-PQ recall is about 0.5; with ``RFlat`` the full vectors are mmapped from disk).
-    """
-    available = available_memory_bytes() if available is None else available
-    if n <= AUTO_FLAT_MAX:
-        return "Flat"
-    vectors = n * dim * 4
-    m = HNSW_M if n <= AUTO_LARGE else HNSW_M_LARGE
-    if vectors + n * (m * 2 * 4 * 1.1 + 16) <= available / 2:
-        return f"HNSW{m}"
-    if vectors * 1.1 <= available * 0.75:
-        return f"IVF{ivf_nlist(n)},Flat"
-    return f"IVF{ivf_nlist(n)},PQ{_pq_m(dim)}x8,RFlat"
-
-
-def default_ef_search(n):
-    """The efSearch stored with an HNSW index of ``n`` vectors when none is given: 64 up to
-    100,000 vectors, 128 beyond (a larger graph needs a wider search for the same recall)."""
-    return DEFAULT_EF_SEARCH if n <= AUTO_LARGE else DEFAULT_EF_SEARCH_LARGE
-
-
-def check_factory(factory, dim):
-    """Refuse the factory strings that faiss aborts on instead of raising (an HNSW graph with
-    M < 2, PQ codes of 0 or more than 16 bits) and parameters that cannot work for ``dim``."""
-    import re
-
-    for m in re.finditer(r"HNSW(\d+)", factory):
-        if int(m.group(1)) < 2:
-            raise InputError(f"index {factory!r}: HNSW needs M >= 2 neighbours per node, got {m.group(1)}")
-    for m in re.finditer(r"IVF(\d+)", factory):
-        if int(m.group(1)) < 1:
-            raise InputError(f"index {factory!r}: IVF needs at least 1 list, got {m.group(1)}")
-    for m in re.finditer(r"(?<![A-Za-z])(?:PQ|OPQ)(\d+)(?:x(\d+))?", factory):
-        parts, bits = int(m.group(1)), m.group(2)
-        if parts < 1:
-            raise InputError(f"index {factory!r}: PQ needs at least 1 sub-quantizer, got {parts}")
-        if bits is not None and not 1 <= int(bits) <= 16:
-            raise InputError(f"index {factory!r}: PQ codes need 1 to 16 bits, got {bits}")
-
-
-def _with_refine(factory):
-    """PQ codes only with exact re-ranking: append ``,RFlat`` unless a refine stage is given."""
-    if "PQ" in factory.upper() and "RFLAT" not in factory.upper() and "REFINE" not in factory.upper():
-        return factory + ",RFlat"
-    return factory
 
 
 def vectors_checksum(vectors):
@@ -159,6 +70,14 @@ def file_checksum(path, chunk=1 << 22):
     return "sha256:" + h.hexdigest()
 
 
+def _faiss_problem(exc, limit=160):
+    """The useful part of a faiss error: its last line without the C++ location, shortened."""
+    text = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+    if " at /" in text and ": " in text:  # "Error in <signature> at <file>:<line>: message"
+        text = text.rsplit(": ", 1)[-1]
+    return " ".join(text.split())[:limit]
+
+
 def read_index_meta(path):
     """The ``index.json`` of the index directory ``path``, checked to be a graphembed index
     description with its files present; raises :class:`InputError` otherwise."""
@@ -176,8 +95,10 @@ def read_index_meta(path):
         raise InputError(f"{path / META_FILE}: not a graphembed index description")
     try:
         version, dim, count = int(meta.get("version", 0)), int(meta["dim"]), int(meta["count"])
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):
         raise InputError(f"{path / META_FILE}: version, dim or count is missing or not an integer") from None
+    if max(abs(version), abs(dim), abs(count)) >= 2**63:
+        raise InputError(f"{path / META_FILE}: version, dim or count is out of range")
     if version > FORMAT_VERSION:
         raise InputError(f"{path}: index format version {version} is newer than this "
                          f"graphembed reads ({FORMAT_VERSION}); upgrade graphembed")
@@ -215,63 +136,6 @@ def _normalized(x):
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return (x / norms).astype(np.float32, copy=False)
-
-
-# ---------------------------------------------------------------------------- results
-class Neighbors:
-    """Neighbours of ``q`` queries.
-
-    ``positions`` (q, k) int64 rows of the index (-1 where fewer than k were found),
-    ``scores`` (q, k) float32 (NaN there). ``result[i]`` is ``(ids, scores)`` of query ``i`` with
-    the missing entries dropped; ``ids`` lists those per query.
-    """
-
-    def __init__(self, node_ids, positions, scores, metric, queries=None):
-        self.positions = positions
-        self.scores = scores
-        self.metric = metric
-        self.queries = queries
-        self._node_ids = node_ids
-
-    def __len__(self):
-        return self.positions.shape[0]
-
-    def __getitem__(self, i):
-        pos = self.positions[i]
-        found = pos >= 0
-        return self._node_ids[pos[found]], self.scores[i][found]
-
-    def __iter__(self):
-        return (self[i] for i in range(len(self)))
-
-    @property
-    def ids(self):
-        return [self[i][0] for i in range(len(self))]
-
-    def rows(self):
-        """(query, rank, neighbor, score) tuples; rank starts at 1."""
-        queries = self.queries if self.queries is not None else range(len(self))
-        for q, (ids, scores) in zip(queries, self):
-            for rank, (node, score) in enumerate(zip(ids.tolist(), scores.tolist()), 1):
-                yield q, rank, node, score
-
-    def to_arrow(self):
-        """A pyarrow table with columns query, rank, neighbor, score."""
-        import pyarrow as pa
-
-        rows = list(self.rows())
-        cols = list(zip(*rows)) if rows else [[], [], [], []]
-        id_type = pa.string() if self._node_ids.dtype.kind == "O" else pa.int64()
-        queries = list(cols[0])
-        query_type = pa.string() if any(isinstance(q, str) for q in queries) else pa.int64()
-        return pa.table({"query": pa.array([str(q) for q in queries] if query_type == pa.string()
-                                           else queries, type=query_type),
-                         "rank": pa.array(list(cols[1]), type=pa.int32()),
-                         "neighbor": pa.array(list(cols[2]), type=id_type),
-                         "score": pa.array(list(cols[3]), type=pa.float32())})
-
-    def __repr__(self):
-        return f"Neighbors({len(self)} queries x k={self.positions.shape[1]}, metric={self.metric!r})"
 
 
 # ---------------------------------------------------------------------------- the index
@@ -368,7 +232,7 @@ class EmbeddingIndex:
             inner = faiss.index_factory(dim, factory, _metric_type(metric))
         except RuntimeError as exc:
             raise InputError(f"invalid faiss index string {factory!r}: "
-                             f"{str(exc).strip().splitlines()[-1]}") from None
+                             f"{_faiss_problem(exc)}") from None
         defaults = {}
         hnsw = _find(inner, faiss.IndexHNSW)
         if hnsw is not None:
@@ -391,7 +255,7 @@ class EmbeddingIndex:
             try:
                 inner.train(np.ascontiguousarray(sample))
             except RuntimeError as exc:
-                raise InputError(f"training {factory!r} failed: {str(exc).strip().splitlines()[-1]}") from None
+                raise InputError(f"training {factory!r} failed: {_faiss_problem(exc)}") from None
         mapped = faiss.IndexIDMap2(inner)
         mapped.add_with_ids(np.ascontiguousarray(vectors), np.arange(n, dtype=np.int64))
         if ivf is not None and not isinstance(inner, faiss.IndexRefine):
@@ -462,20 +326,24 @@ class EmbeddingIndex:
             flag = getattr(faiss, "IO_FLAG_MMAP_IFC", faiss.IO_FLAG_MMAP) | faiss.IO_FLAG_READ_ONLY
             try:
                 index = faiss.read_index(str(path / INDEX_FILE), flag)
-            except RuntimeError:
+            except (RuntimeError, MemoryError):
                 index = None  # this index type cannot be mapped; read it into memory
         if index is None:
             try:
                 index = faiss.read_index(str(path / INDEX_FILE))
+            except MemoryError:
+                raise InputError(f"{path / INDEX_FILE}: not a readable faiss index (its sizes ask for "
+                                 "more memory than there is: damaged?)") from None
             except RuntimeError as exc:
                 raise InputError(f"{path / INDEX_FILE}: not a readable faiss index "
-                                 f"({str(exc).strip().splitlines()[-1]})") from None
+                                 f"({_faiss_problem(exc)})") from None
         if not hasattr(index, "id_map"):  # read_index already returns the concrete class
             raise InputError(f"{path / INDEX_FILE}: expected an IndexIDMap2, found {type(index).__name__}")
         try:
             ids = _ids_from_arrow(pq.read_table(str(path / NODES_FILE)).column("node"))
         except Exception as exc:
-            raise InputError(f"{path / NODES_FILE}: not a readable node list ({exc})") from None
+            raise InputError(f"{path / NODES_FILE}: not a readable node list "
+                             f"({' '.join(str(exc).split())[:160]})") from None
         if len(ids) != index.ntotal or index.d != int(meta["dim"]):
             raise InputError(f"{path}: {NODES_FILE} has {len(ids)} ids, the faiss index {index.ntotal} "
                              f"vectors of dim {index.d} (index.json: dim {meta['dim']}); rebuild it")

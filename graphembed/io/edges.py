@@ -321,11 +321,11 @@ def _read_text(path, source_col, target_col, weight_col, weighted, header, delim
         return "error"
 
     # The first column is always read: a line whose first field starts with # or % is a comment.
-    include = list(dict.fromkeys([names[0], src_name, dst_name] + ([w_name] if w_name else [])))
+    include = list(dict.fromkeys([names[0], src_name, dst_name] + ([w_name] if w_name is not None else [])))
 
     def parse(source, skip_rows, id_type=None):
         bad_rows.clear()
-        types = {w_name: pa.float64()} if w_name else {}
+        types = {w_name: pa.float64()} if w_name is not None else {}
         if id_type is not None:
             types.update({src_name: id_type, dst_name: id_type})
         return pacsv.read_csv(
@@ -372,7 +372,7 @@ def _read_text(path, source_col, target_col, weight_col, weighted, header, delim
             line = _find_line(path, lambda s: _split(s, delimiter) == target)
             raise InputError(located(path, f"expected {n_cols} columns, found {len(target)}: "
                                            f"{quote(text)}", line)) from None
-        if w_name and "conversion error to double" in str(exc):
+        if w_name is not None and "conversion error to double" in str(exc):
             raise _bad_weight_error(path, data_skip, names.index(w_name), delimiter) from None
         if "utf8" in str(exc).lower():
             raise utf8_error(path) from None
@@ -408,7 +408,7 @@ def _read_text(path, source_col, target_col, weight_col, weighted, header, delim
 
         src, dst = exact_integer_ids(src, dst)
     w = None
-    if w_name:
+    if w_name is not None:
         w = table.column(w_name).to_numpy()
         _check_weight_values(path, w, data_skip, names.index(w_name), delimiter)
     return src, dst, w, {"header": header_note}
@@ -530,7 +530,7 @@ def _read_parquet(path, source_col, target_col, weight_col, weighted, header, de
                          f"{', '.join(names) or 'no columns'}")
     src_name, dst_name, w_name = _resolve_columns(path, names, source_col, target_col, weight_col, weighted)
     try:
-        table = pq.read_table(str(path), columns=[c for c in (src_name, dst_name, w_name) if c])
+        table = pq.read_table(str(path), columns=[c for c in (src_name, dst_name, w_name) if c is not None])
     except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read its Parquet data ({short(exc)})") from None
     if table.num_rows == 0:
@@ -545,7 +545,7 @@ def _read_parquet(path, source_col, target_col, weight_col, weighted, header, de
         raise InputError(f"{exc} (source and target are the first two columns unless chosen with "
                          f"--source-col/--target-col; this file has {_listed(names)})") from None
     w = None
-    if w_name:
+    if w_name is not None:
         col = table.column(w_name)
         if not (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)):
             raise InputError(f"{path}: weight column {_shown(w_name)!r} is not numeric ({col.type})")

@@ -268,6 +268,8 @@ def _read_w2v(path):
     if len(first) != 2 or not all(t.isdigit() for t in first):
         raise InputError(f"{path}: line 1: expected '<count> <dim>' of the word2vec text format")
     n, dim = int(first[0]), int(first[1])
+    if n == 0:
+        return np.empty(0, dtype=np.int64), np.zeros((0, dim), np.float32), {}
     values = len(second.split()) - 1
     if n and values != dim:  # the header is checked against the data before it sizes anything
         raise InputError(f"{path}: line 2: {max(values, 0)} values where the header says {dim} per vector")

@@ -41,7 +41,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, Stric
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from graphembed.index import EmbeddingIndex
-from graphembed.index.core import DEFAULT_EF_SEARCH, EXACT_FILTER_MAX
+from graphembed.index.core import EXACT_FILTER_MAX
+from graphembed.index.policy import DEFAULT_EF_SEARCH
 from graphembed.io.errors import InputError
 from graphembed.service.guard import LOOPBACK_HOSTS, Guard
 

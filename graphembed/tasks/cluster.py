@@ -9,9 +9,13 @@
 
 Scores: NMI and ARI against ground truth (scikit-learn) and the modularity of the partition on a
 graph (Newman 2006), computed here on the sparse adjacency.
+
+:func:`kernel_kmeans` clusters nodes with a graph kernel (a fitted
+:class:`graphembed.embed.grf.GraphRandomFeatures` or a kernel matrix) instead of vectors.
 """
 import numpy as np
 
+from graphembed.base import check_seed
 from graphembed.io.errors import InputError
 
 
@@ -158,3 +162,58 @@ def graph_labels(graph, node_ids, labels):
         raise InputError("no graph node is in the embedding (do the node ids match?)")
     out[missing] = labels.max() + 1 + np.arange(int(missing.sum()))
     return out, int(missing.sum())
+
+
+def kernel_kmeans(grf, n_clusters, random_state=None, n_components=None, n_init=10):
+    """Node clustering with a kernel: kernel k-means on its best rank-r approximation.
+
+    Method: the top ``n_components`` (default ``n_clusters``) eigenpairs (lambda, u) of the
+    symmetrised kernel are found by Lanczos (``scipy.sparse.linalg.eigsh``) through matrix-
+    vector products only (``kernel_matvec`` for a fitted GraphRandomFeatures, so K_hat is never
+    formed); rows of ``U diag(sqrt(max(lambda, 0)))`` have inner products equal to the rank-r
+    kernel, so k-means on them (scikit-learn ``KMeans``, ``n_init`` restarts) is exactly kernel
+    k-means with that low-rank kernel (Dhillon, Guan, Kulis, KDD 2004 relate kernel k-means and
+    spectral clustering).
+
+    Parameters
+    ----------
+    grf : fitted GraphRandomFeatures, or a dense (n, n) kernel matrix / LinearOperator (e.g. the
+        exact kernel, to compare).
+    n_clusters : int >= 1.
+    random_state : None or int, seeds the Lanczos start vector and k-means.
+
+    Returns
+    -------
+    labels : int64 array (n,).
+    """
+    from scipy.sparse.linalg import LinearOperator, eigsh
+    from sklearn.cluster import KMeans
+
+    from graphembed.embed.grf import GraphRandomFeatures
+
+    if isinstance(grf, GraphRandomFeatures):
+        op = grf.kernel_operator(symmetrize=True)
+    elif isinstance(grf, LinearOperator):
+        op = grf
+    else:
+        k = np.asarray(grf, dtype=np.float64)
+        if k.ndim != 2 or k.shape[0] != k.shape[1]:
+            raise InputError(f"kernel must be a square matrix, got shape {k.shape}")
+        op = 0.5 * (k + k.T)
+    n = op.shape[0]
+    if not isinstance(n_clusters, (int, np.integer)) or not 1 <= n_clusters <= n:
+        raise InputError(f"n_clusters must be an integer in [1, {n}], got {n_clusters!r}")
+    r = int(n_clusters if n_components is None else n_components)
+    if not 1 <= r <= n:
+        raise InputError(f"n_components must be in [1, {n}], got {r}")
+    seed = check_seed(random_state)
+    if r >= n - 1 or n <= 200:
+        dense = op if isinstance(op, np.ndarray) else op @ np.eye(n)
+        vals, vecs = np.linalg.eigh(0.5 * (dense + dense.T))
+        vals, vecs = vals[-r:], vecs[:, -r:]
+    else:
+        v0 = np.random.default_rng(seed).standard_normal(n)
+        vals, vecs = eigsh(op, k=r, which="LA", v0=v0, tol=1e-6)
+    x = vecs * np.sqrt(np.maximum(vals, 0.0))
+    km = KMeans(n_clusters=int(n_clusters), n_init=n_init, random_state=seed % (2**32))
+    return km.fit_predict(x).astype(np.int64)

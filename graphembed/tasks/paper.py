@@ -129,8 +129,8 @@ def select_pq(graph, labels, grid=PQ_GRID, label_fraction=0.1, folds=10, seed=0,
     """
     import numpy as np
 
+    from graphembed.registry import make_embedder
     from graphembed.tasks.classify import _indicator
-    from graphembed.tasks.linkpred import make_embedder
 
     grid = tuple(float(v) for v in grid)
     if not grid or any(not v > 0 for v in grid):
@@ -217,8 +217,9 @@ def run(data_dir, datasets=None, methods=METHODS, *, splits=5, seed=0, threads=N
     callable(str) for progress lines; ``on_row``: callable(rows so far) after each row (to save
     partial results).
     """
+    from graphembed.registry import make_embedder
     from graphembed.tasks.classify import _indicator, node_classification_protocols
-    from graphembed.tasks.linkpred import HEURISTICS, evaluate, make_embedder
+    from graphembed.tasks.linkpred import HEURISTICS, evaluate
 
     datasets = list(datasets or DATASETS)
     for d in datasets:

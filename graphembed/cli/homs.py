@@ -4,27 +4,11 @@ import time
 
 import click
 
+from graphembed._limits import MAX_SAMPLES
 from graphembed.cli.common import graph_input_options, load_graph, parse_float_list, pass_options, report
+from graphembed.cli.options import count_callback
 
 OBSERVABLES = ("density", "conditional", "profile", "macc")
-_SUFFIX = {"k": 10**3, "m": 10**6, "g": 10**9}
-
-
-def parse_count(ctx, param, value):
-    """'1M', '500k', '2e6', '1000' -> int."""
-    text = str(value).strip().lower().replace("_", "")
-    try:
-        if text and text[-1] in _SUFFIX:
-            out = float(text[:-1]) * _SUFFIX[text[-1]]
-        else:
-            out = float(text)
-    except ValueError:
-        raise click.BadParameter(f"expected a count like 1000, 500k, 1M or 1e6, got {value!r}") from None
-    if out < 1 or out != int(out):
-        raise click.BadParameter(f"expected a positive whole count, got {value!r}")
-    return int(out)
-
-
 def _default_target(spec):
     kind, _, k = spec.strip().lower().partition(":")
     if kind == "path" and k.isdigit() and int(k) >= 3:
@@ -45,7 +29,8 @@ def _default_target(spec):
                    "closing a path motif; for profile: F).")
 @click.option("--thresholds", default=None, callback=parse_float_list,
               help="Comma-separated s values for the profile (default: 10 steps up to the largest weight).")
-@click.option("--steps", default="1M", show_default=True, callback=parse_count,
+@click.option("--steps", default="1M", show_default=True,
+              callback=count_callback(MAX_SAMPLES, "number of steps"),
               help="Chain steps to observe, all chains together (1M, 500k, 1e6).")
 @click.option("--chains", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option("--burn-in", type=click.IntRange(min=0), default=1000, show_default=True,
@@ -133,23 +118,24 @@ def _describe(r):
 
 
 def _write_result_csv(r, path):
+    """The sampler's result as a CSV table (through the one table writer, full precision)."""
     import numpy as np
 
-    from graphembed.io.atomic import atomic_path
+    from graphembed.io.tables import write_table
 
-    with atomic_path(path) as tmp, open(tmp, "w") as f:
-        if r.observable == "macc":
-            k = r.estimate.shape[0]
-            f.write(",".join(f"x{j}" for j in range(k)) + "\n")
-            for row in np.asarray(r.estimate):
-                f.write(",".join(f"{v:.6g}" for v in row) + "\n")
-        elif r.observable == "profile":
-            f.write("threshold,probability,std_error,ess\n")
-            for s, p, e, n in zip(r.info["thresholds"], r.estimate, r.std_error, r.ess):
-                f.write(f"{s:.6g},{p:.6g},{e:.6g},{n:.6g}\n")
-        else:
-            f.write("observable,estimate,std_error,ess,exact\n")
-            f.write(f"{r.observable},{r.estimate:.10g},{r.std_error:.6g},{r.ess:.6g},{r.exact}\n")
+    if r.observable == "macc":
+        macc = np.asarray(r.estimate, dtype=np.float64)
+        columns = {f"x{j}": macc[:, j] for j in range(macc.shape[0])}
+    elif r.observable == "profile":
+        columns = {"threshold": np.asarray(r.info["thresholds"], np.float64),
+                   "probability": np.asarray(r.estimate, np.float64),
+                   "std_error": np.asarray(r.std_error, np.float64), "ess": np.asarray(r.ess, np.float64)}
+    else:
+        columns = {"observable": np.array([r.observable], dtype=object),
+                   "estimate": np.array([float(r.estimate)]), "std_error": np.array([float(r.std_error)]),
+                   "ess": np.array([float(r.ess)]),
+                   "exact": np.array([str(r.exact)], dtype=object)}
+    write_table(columns, path, "csv")
 
 
 @click.command(name="hom-embed")
@@ -217,26 +203,17 @@ def hom_embed(opts):
 
 
 def _write_table(out, fmt, names, graphs, x, est):
-    import pyarrow as pa
+    import numpy as np
 
-    from graphembed.io.atomic import atomic_path
+    from graphembed.io.tables import write_table
 
-    cols = {"graph": pa.array(names, pa.string()),
-            "nodes": pa.array([g.n_nodes for g in graphs], pa.int64()),
-            "edges": pa.array([g.n_edges for g in graphs], pa.int64())}
+    cols = {"graph": np.array(names, dtype=object),
+            "nodes": np.array([g.n_nodes for g in graphs], np.int64),
+            "edges": np.array([g.n_edges for g in graphs], np.int64)}
     width = len(str(max(x.shape[1] - 1, 0)))
     for j in range(x.shape[1]):
-        cols[f"hom_{j:0{width}d}"] = pa.array(x[:, j])
+        cols[f"hom_{j:0{width}d}"] = np.ascontiguousarray(x[:, j])
     meta = {"method": "hom-embed", "representation": est.representation, "seed": est.seed_,
             "patterns": [{"name": p.motif.name, "nodes": p.n_nodes, "edges": p.motif.edges.tolist(),
                           "treewidth": p.treewidth} for p in est.patterns_]}
-    table = pa.table(cols).replace_schema_metadata({"graphembed": json.dumps(meta)})
-    with atomic_path(out) as tmp:
-        if fmt == "parquet":
-            import pyarrow.parquet as pq
-
-            pq.write_table(table, tmp)
-        else:
-            import pyarrow.csv as pacsv
-
-            pacsv.write_csv(table, tmp)
+    write_table(cols, out, fmt, meta)

@@ -1,47 +1,21 @@
 """``graphembed line``: LINE embeddings (first/second order, edge sampling)."""
-import re
-
 import click
 
 from graphembed._limits import MAX_SAMPLES
 from graphembed.cli.common import THREADS_HOGWILD, embedding_command, pass_options, run_embedding
-from graphembed.cli.options import estimator_options
+from graphembed.cli.options import count_callback, estimator_options
+from graphembed.cli.options import parse_count as _parse_count
 from graphembed import params
 
-_SUFFIX = {"": 1, "K": 10**3, "M": 10**6, "B": 10**9, "G": 10**9, "T": 10**12}
-_COUNT = re.compile(r"^\s*(\d+(?:\.\d*)?(?:[eE]\d+)?|\.\d+)\s*([kKmMbBgGtT]?)\s*$")
-
-
 def parse_count(text):
-    """'100M' -> 100_000_000, '1.5M' -> 1_500_000, '100000', '1e6', '20k'; None for None/'auto'.
-
-    Raises ValueError for anything else, or a count that is not a positive whole number.
-    """
-    if text is None or str(text).strip().lower() in ("", "auto"):
-        return None
-    match = _COUNT.match(str(text))
-    if not match:
-        raise ValueError(f"expected a count such as 100M, 1.5M or 100000, got {text!r}")
-    number, suffix = match.groups()
-    value = float(number) * _SUFFIX[suffix.upper()]
-    if value < 1 or value != int(value):
-        raise ValueError(f"expected a positive whole number of samples, got {text!r}")
-    if value > MAX_SAMPLES:
-        raise ValueError(f"at most {MAX_SAMPLES:.0e} samples, got {text!r}")
-    return int(value)
-
-
-def _samples_callback(ctx, param, value):
-    try:
-        return parse_count(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+    """Edge samples: :func:`graphembed.cli.options.parse_count` bounded by MAX_SAMPLES."""
+    return _parse_count(text, MAX_SAMPLES, "number of samples")
 
 
 @click.command()
 @embedding_command(threads_help=THREADS_HOGWILD)
 @estimator_options(params.LINE, ("order", "dim"))
-@click.option("--samples", default="auto", show_default=True, callback=_samples_callback,
+@click.option("--samples", default="auto", show_default=True, callback=count_callback(MAX_SAMPLES, "number of samples"),
               help="Edge samples per order, e.g. 100M, 1.5M, 100000; auto = 100 x stored edges "
                    "(an undirected edge counts twice), at least 1M.")
 @estimator_options(params.LINE, ("negative", "learning_rate"))

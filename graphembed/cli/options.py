@@ -1,6 +1,11 @@
 """CLI flags made from an estimator's parameter table (:class:`graphembed.base.Param`): the flag's
 type, range, choices, default and help come from the table, so the CLI restates nothing."""
+import re
+
 import click
+
+_COUNT = re.compile(r"^(\d+(?:\.\d*)?(?:e\d+)?|\.\d+)([kmbgt]?)$")
+_SUFFIX = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "g": 10**9, "t": 10**12}
 
 
 class _OrLiteral(click.ParamType):
@@ -72,3 +77,34 @@ def estimator_options(table, names, help=None):
 def estimator_kwargs(opts, names):
     """The estimator keyword arguments of ``names`` from a command's options."""
     return {name: opts[name] for name in names}
+
+
+def parse_count(text, upper=None, what="count"):
+    """'100M' -> 100_000_000, '1.5M', '100000', '1e6', '20k', '1_000'; None for None or 'auto'.
+
+    Raises ValueError for anything else, a count that is not a positive whole number, or one
+    above ``upper``.
+    """
+    if text is None or str(text).strip().lower() in ("", "auto"):
+        return None
+    match = _COUNT.match(str(text).strip().lower().replace("_", ""))
+    if not match:
+        raise ValueError(f"expected a {what} such as 100M, 1.5M, 500k or 100000, got {text!r}")
+    number, suffix = match.groups()
+    value = float(number) * _SUFFIX[suffix]
+    if value < 1 or value != int(value):
+        raise ValueError(f"expected a positive whole {what}, got {text!r}")
+    if upper is not None and value > upper:
+        raise ValueError(f"at most {upper:.0e}, got {text!r}")
+    return int(value)
+
+
+def count_callback(upper=None, what="count"):
+    """A click callback parsing a count flag with :func:`parse_count`."""
+    def callback(ctx, param, value):
+        try:
+            return parse_count(value, upper, what)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+
+    return callback

@@ -281,19 +281,14 @@ class EmbeddingIndex:
         :func:`index_files`); anything else is refused and left untouched.
         """
         faiss = _faiss()
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        from graphembed.embedding import _json_default
         from graphembed.io.atomic import atomic_path
+        from graphembed.io.metadata import json_default as _json_default
+        from graphembed.io.tables import write_table
 
         path = Path(path)
         with atomic_path(path, directory=True, replace_dir=_check_replaceable) as tmp:
             faiss.write_index(self.index, str(tmp / INDEX_FILE))
-            ids = self.node_ids
-            col = pa.array(ids.tolist(), type=pa.string()) if ids.dtype.kind == "O" \
-                else pa.array(ids, type=pa.uint64() if ids.dtype.kind == "u" else pa.int64())
-            pq.write_table(pa.table({"node": col}), str(tmp / NODES_FILE))
+            write_table({"node": self.node_ids}, tmp / NODES_FILE, "parquet")  # ids exact
             self.meta["files"] = {name: file_checksum(tmp / name) for name in (INDEX_FILE, NODES_FILE)}
             (tmp / META_FILE).write_text(json.dumps(self.meta, indent=2, default=_json_default) + "\n")
         self.path = str(path)

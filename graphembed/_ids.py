@@ -114,21 +114,31 @@ def integer_kind(columns):
 def exact_integer_ids(src, dst):
     """``(src, dst)`` arrow id columns with decimal-integer strings turned into integers, exactly.
 
-    When every id of both columns is a decimal integer (``-?[0-9]+``), both become int64 if all
-    fit, else uint64 if all are in [0, 2^64); otherwise both stay strings. Never floats.
+    When every id of both columns is an integer written canonically (``0`` or ``-?[1-9][0-9]*``:
+    no sign, leading zero or blank that a number would lose, so ``"01"`` and ``"1"`` stay two
+    ids), both become int64 if all fit, else uint64 if all are in [0, 2^64); otherwise both stay
+    strings. Never floats.
     """
     columns = [src, dst]
     if not all(pa.types.is_string(c.type) or pa.types.is_large_string(c.type) for c in columns):
         return src, dst
-    for c in columns:
-        if len(c) and not pc.all(pc.match_substring_regex(c, r"^-?[0-9]+$")).as_py():
-            return src, dst
     for target in (pa.int64(), pa.uint64()):
         try:
-            return tuple(pc.cast(c, target) for c in columns)
+            numbers = [pc.cast(c, target) for c in columns]
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             continue
+        if all(_canonical(c, n) for c, n in zip(columns, numbers)):
+            return tuple(numbers)
+        return src, dst
     return src, dst
+
+
+def _canonical(text, numbers) -> bool:
+    """Every string of ``text`` is how its integer prints. arrow's cast accepted only an optional
+    sign and digits, so what a number would lose is a "+", a leading zero ("01") or "-0"."""
+    lossy = pc.or_(pc.starts_with(text, "+"), pc.starts_with(text, "-0"))
+    lossy = pc.or_(lossy, pc.and_(pc.starts_with(text, "0"), pc.greater(pc.binary_length(text), 1)))
+    return not pc.any(lossy).as_py()
 
 
 def _uint64_chunks(col):

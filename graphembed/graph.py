@@ -145,6 +145,9 @@ class Graph:
         indptr, indices, wts, loops, dups = edges_to_csr(
             s, d, w, len(node_ids), not directed, self_loops, merge
         )
+        if wts is not None and dups and not np.isfinite(wts).all():
+            raise InputError(f"{source or 'weights'}: the summed weights of a repeated edge exceed "
+                             f"float32 (at most 3.4e+38); merge with duplicates='max' or scale them")
         if not directed and dups:
             # a repeated non-loop edge is merged in both rows, a repeated self-loop in one
             loop_dups = loops - np.unique(s[s == d]).size if self_loops and loops else 0

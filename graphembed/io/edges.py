@@ -337,28 +337,21 @@ def _read_text(path, source_col, target_col, weight_col, weighted, header, delim
                                                  quoted_strings_can_be_null=False),
         )
 
-    # Fast path: arrow reads the file itself. On failure, retry with ids read as strings (ids
-    # that turn non-numeric late, or a mid-file comment in an integer column), then on a cleaned
-    # copy of the text (comment lines with the right column count, runs of blanks).
+    # Ids are read as text, always: arrow's type inference rewrites some ids ("01" -> 1,
+    # "True" -> "true", dates, "N/A" -> missing); exact_integer_ids below turns canonical
+    # integers into numbers. Arrow reads the file itself; on failure, the cleaned copy of the
+    # text is parsed (comment lines with the right column count, runs of blanks).
     cleaned = None
-    id_type = None
+    id_type = pa.string()
     try:
         while True:
             try:
                 source = pa.input_stream(str(path), compression="detect") if cleaned is None \
                     else pa.BufferReader(cleaned)
                 table = parse(source, data_skip if cleaned is None else (1 if header else 0), id_type)
-                if id_type is None and any(pa.types.is_floating(table.column(c).type)
-                                           for c in (src_name, dst_name)):
-                    # integers beyond int64 (or decimal ids) were inferred as floats: read the
-                    # id text exactly and decide below
-                    id_type = pa.string()
-                    continue
                 break
-            except pa.ArrowInvalid as exc:
-                if not bad_rows and id_type is None and _id_conversion_error(exc, names, src_name, dst_name):
-                    id_type = pa.string()
-                elif cleaned is None:
+            except pa.ArrowInvalid:
+                if cleaned is None:
                     cleaned = _cleaned_text(path, delimiter)
                 else:
                     raise
@@ -388,7 +381,6 @@ def _read_text(path, source_col, target_col, weight_col, weighted, header, delim
         data_skip += 1
         header_note = "detected"
 
-    retype = id_type is not None  # ids read as strings only because of a stray line
     first = table.column(names[0])
     if pa.types.is_string(first.type) or pa.types.is_large_string(first.type):
         from graphembed._ids import comment_mask
@@ -396,17 +388,20 @@ def _read_text(path, source_col, target_col, weight_col, weighted, header, delim
         comment = comment_mask(first)
         if comment is not None:
             table = table.filter(pa.array(~comment))
-            retype = True
         del comment
     del first
     if table.num_rows == 0:
         raise InputError(f"{path}: no edges found")
-    src = _clean_ids(path, table.column(src_name), "source", data_skip, delimiter)
-    dst = _clean_ids(path, table.column(dst_name), "target", data_skip, delimiter)
-    if retype and pa.types.is_string(src.type) and pa.types.is_string(dst.type):
-        from graphembed._ids import exact_integer_ids
+    from graphembed._ids import exact_integer_ids
 
-        src, dst = exact_integer_ids(src, dst)
+    # integer ids first (the common case, and nothing to clean); text ids are trimmed and
+    # checked, then tried as integers again
+    src, dst = exact_integer_ids(table.column(src_name), table.column(dst_name))
+    if pa.types.is_string(src.type) or pa.types.is_large_string(src.type):
+        src = _clean_ids(path, src, "source", data_skip, delimiter)
+        dst = _clean_ids(path, dst, "target", data_skip, delimiter)
+        if pa.types.is_string(src.type) and pa.types.is_string(dst.type):
+            src, dst = exact_integer_ids(src, dst)
     w = None
     if w_name is not None:
         w = table.column(w_name).to_numpy()

@@ -249,13 +249,21 @@ def _read_npz(path):
 
 # ---------------------------------------------------------------------------- word2vec text
 def _write_w2v(emb, tmp):
+    """word2vec text: a header line, then ``id v1 ... vd`` per node. Ids are written as they are
+    (a double quote is a character like any other: the format has no quoting)."""
+    import pyarrow as pa
     import pyarrow.csv as pacsv
 
+    columns = {str(j): pa.array(emb.vectors[:, j]) for j in range(emb.dim)}
+    sink = pa.BufferOutputStream()
+    if emb.dim:
+        pacsv.write_csv(pa.table(columns), sink, write_options=pacsv.WriteOptions(
+            include_header=False, delimiter=" ", quoting_style="none"))
+    rows = sink.getvalue().to_pybytes().split(b"\n") if emb.dim else [b""] * len(emb)
     with open(tmp, "wb") as fh:
         fh.write(f"{len(emb)} {emb.dim}\n".encode())
-        pacsv.write_csv(_vector_table(emb, "node"), fh,
-                        write_options=pacsv.WriteOptions(include_header=False, delimiter=" ",
-                                                         quoting_style="none"))
+        for node, row in zip(emb.node_ids.tolist(), rows):
+            fh.write(str(node).encode("utf-8") + (b" " + row if emb.dim else b"") + b"\n")
 
 
 def _read_w2v(path):
@@ -270,7 +278,7 @@ def _read_w2v(path):
     n, dim = int(first[0]), int(first[1])
     if n == 0:
         return np.empty(0, dtype=np.int64), np.zeros((0, dim), np.float32), {}
-    values = len(second.split()) - 1
+    values = len([f for f in second.split(b" ") if f]) - 1  # fields are space-separated only
     if n and values != dim:  # the header is checked against the data before it sizes anything
         raise InputError(f"{path}: line 2: {max(values, 0)} values where the header says {dim} per vector")
     names = ["node"] + [str(j) for j in range(dim)]
@@ -278,7 +286,7 @@ def _read_w2v(path):
         str(path),
         # Some writers end each line with a space: an empty last column, dropped here.
         read_options=pacsv.ReadOptions(skip_rows=1, column_names=names + (["_"] if second.endswith(b" ") else [])),
-        parse_options=pacsv.ParseOptions(delimiter=" "),
+        parse_options=pacsv.ParseOptions(delimiter=" ", quote_char=False),
         convert_options=pacsv.ConvertOptions(include_columns=names,
                                              column_types={"node": pa.string(),
                                                            **{c: pa.float32() for c in names[1:]}}),

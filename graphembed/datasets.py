@@ -37,7 +37,7 @@ def karate():
 def load_mat(path):
     """(Graph, labels) of a benchmark ``.mat`` file; labels is a scipy CSR (n, n_classes) or None."""
     from graphembed.graph import Graph
-    from graphembed.io.edges import read_mat
+    from graphembed.io.matfile import read_mat
 
     matrix, labels = read_mat(path)
     graph = Graph.from_scipy(matrix, directed=False)

@@ -199,7 +199,7 @@ def test_mat(tmp_path):
     a.setdiag(0)
     a.eliminate_zeros()
     assert (g.to_scipy() != a).nnz == 0
-    from graphembed.io.edges import read_mat
+    from graphembed.io.matfile import read_mat
 
     m, lab = read_mat(p)
     assert (lab != labels).nnz == 0 and m.shape == (4, 4)

@@ -11,6 +11,7 @@ import numpy as np
 
 from graphembed.graph import Graph
 from graphembed.io.errors import InputError, located
+from graphembed.io.matfile import read_mat
 from graphembed.io.nodes import read_node_file
 from graphembed.io.text import COMMENT_PREFIXES, open_text, quote, short, utf8_error
 
@@ -99,32 +100,6 @@ def read_graph(path, *, format=None, directed=None, weighted=None, source_col=No
     g.stats["source"] = str(path)
     g.stats["format"] = fmt
     return g
-
-
-def read_mat(path):
-    """The ``network`` matrix and ``group`` labels (or None) of a benchmark ``.mat`` file."""
-    import scipy.io
-
-    from graphembed.io.matfile import check_mat5
-
-    check_mat5(path)  # scipy trusts the file's sizes; some damaged files crash it
-    try:
-        data = scipy.io.loadmat(str(path))
-    except Exception as exc:  # scipy raises several types for corrupt files
-        raise InputError(f"{path}: not a readable Matlab file ({short(exc, 120)})") from None
-    matrix = data.get("network")
-    if matrix is None:
-        square = [k for k, v in data.items() if not k.startswith("__")
-                  and hasattr(v, "shape") and len(v.shape) == 2 and v.shape[0] == v.shape[1]]
-        if len(square) != 1:
-            raise InputError(f"{path}: no 'network' matrix found (keys: "
-                             f"{', '.join(k for k in data if not k.startswith('__'))})")
-        matrix = data[square[0]]
-    labels = data.get("group")
-    from graphembed.graph import _checked_csr
-
-    matrix = _checked_csr(matrix, f"{path}: network")
-    return matrix, (_checked_csr(labels, f"{path}: group") if labels is not None else None)
 
 
 # ---------------------------------------------------------------------------- text

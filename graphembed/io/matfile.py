@@ -1,4 +1,5 @@
-"""A structural check of Matlab v5 files before scipy reads them.
+"""Matlab ``.mat`` files: :func:`read_mat` (the benchmark files' ``network`` and ``group``), and
+the structural check of Matlab v5 files it runs before scipy reads them.
 
 ``scipy.io.loadmat`` trusts the sizes and sparse indices it finds (scipy documents that it is
 not hardened against untrusted files), and some damaged files crash the process inside it. This
@@ -12,6 +13,7 @@ import zlib
 import numpy as np
 
 from graphembed.io.errors import InputError
+from graphembed.io.text import short
 
 _HEADER = 128
 _MI_INT8, _MI_INT32, _MI_UINT32, _MI_MATRIX, _MI_COMPRESSED, _MI_UTF8 = 1, 5, 6, 14, 15, 16
@@ -166,3 +168,27 @@ def _matrix(data, pos, end, order, depth):
                 raise _Damaged(f"{count} values for an array of {total}")
     elif klass not in (16, 17, 18):  # function handles and opaque objects are skipped by scipy
         raise _Damaged(f"unknown array class {klass}")
+
+
+def read_mat(path):
+    """The ``network`` matrix and ``group`` labels (or None) of a benchmark ``.mat`` file."""
+    import scipy.io
+
+    check_mat5(path)  # scipy trusts the file's sizes; some damaged files crash it
+    try:
+        data = scipy.io.loadmat(str(path))
+    except Exception as exc:  # scipy raises several types for corrupt files
+        raise InputError(f"{path}: not a readable Matlab file ({short(exc, 120)})") from None
+    matrix = data.get("network")
+    if matrix is None:
+        square = [k for k, v in data.items() if not k.startswith("__")
+                  and hasattr(v, "shape") and len(v.shape) == 2 and v.shape[0] == v.shape[1]]
+        if len(square) != 1:
+            raise InputError(f"{path}: no 'network' matrix found (keys: "
+                             f"{', '.join(k for k in data if not k.startswith('__'))})")
+        matrix = data[square[0]]
+    labels = data.get("group")
+    from graphembed.graph import _checked_csr
+
+    matrix = _checked_csr(matrix, f"{path}: network")
+    return matrix, (_checked_csr(labels, f"{path}: group") if labels is not None else None)

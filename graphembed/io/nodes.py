@@ -149,7 +149,7 @@ def read_labels(path, node_ids):
     if not path.exists():
         raise InputError(f"{path}: file not found")
     if path.suffix.lower() == ".mat":
-        from graphembed.io.edges import read_mat
+        from graphembed.io.matfile import read_mat
 
         _, group = read_mat(path)
         if group is None:

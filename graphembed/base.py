@@ -19,13 +19,14 @@ import numpy as np
 from graphembed.io.errors import InputError
 from graphembed.params import SEED, THREADS, VERBOSE, Param
 
-class BaseEmbedder:
-    """scikit-learn-style base: ``__init__`` stores the parameters unchanged (they are checked by
-    ``fit``, against the class's ``parameters`` table); learned state ends in ``_``."""
+class BaseEstimator:
+    """The scikit-learn estimator protocol: ``__init__`` stores the parameters unchanged (they
+    are checked by ``fit``, against the class's ``parameters`` table); learned state ends in
+    ``_``; ``get_params``/``set_params``/``clone`` work."""
 
     name = None  # registry name, e.g. "fastrp"
     parameters = {}  # name -> Param, in __init__ order
-    _numba_kernels = ()  # "module.function" kernels every fit compiles on a cold cache
+    graph_level = False  # True: one output row per input graph, not per node
 
     # ------------------------------------------------------------------ the estimator protocol
     @classmethod
@@ -81,7 +82,13 @@ class BaseEmbedder:
                 "title": cls.name or cls.__name__, "type": "object", "additionalProperties": False,
                 "properties": {name: p.schema() for name, p in cls.parameters.items()}}
 
-    # ------------------------------------------------------------------ fitting
+
+
+class BaseEmbedder(BaseEstimator):
+    """A node embedder: ``fit(graph)`` learns ``embedding_``, an Embedding of every node."""
+
+    _numba_kernels = ()  # "module.function" kernels every fit compiles on a cold cache
+
     def fit_transform(self, graph, **fit_params):
         """Fit on ``graph`` and return the Embedding, which records how the graph was read."""
         emb = self.fit(graph, **fit_params).transform()
@@ -153,5 +160,5 @@ def progress(total, desc, verbose):
     return tqdm(total=total, desc=desc, disable=None if verbose else True, leave=False, unit="it")
 
 
-__all__ = ["BaseEmbedder", "Param", "SEED", "THREADS", "VERBOSE", "check_is_fitted", "check_seed",
+__all__ = ["BaseEmbedder", "BaseEstimator", "Param", "SEED", "THREADS", "VERBOSE", "check_is_fitted", "check_seed",
            "default_threads", "numba_threads", "progress"]

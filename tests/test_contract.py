@@ -195,3 +195,18 @@ def test_cli_flag_defaults_are_the_estimators(command):
                 checked += 1
     assert checked >= 2
     assert CliRunner().invoke(cli, [command, "--help"]).exit_code == 0
+
+
+def test_the_homomorphism_classes_follow_the_protocol():
+    from sklearn.base import clone
+
+    from graphembed.base import BaseEstimator
+    from graphembed.structure import HomomorphismSampler
+    from graphembed.structure.hom_embedding import HomomorphismEmbedding
+
+    for est in (HomomorphismSampler(motif="cycle:4", n_steps=1000, random_state=0),
+                HomomorphismEmbedding(n_patterns=5, random_state=0)):
+        assert isinstance(est, BaseEstimator)
+        twin = clone(est).set_params(random_state=1)
+        assert twin.get_params()["random_state"] == 1 and est.get_params()["random_state"] == 0
+    assert HomomorphismEmbedding.graph_level and not HomomorphismSampler.graph_level

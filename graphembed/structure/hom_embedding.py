@@ -27,6 +27,7 @@ per-message rescaling into a log scale: no overflow).
 
 import numpy as np
 
+from graphembed.base import BaseEstimator
 from graphembed.io.errors import InputError
 from graphembed.structure.hom_counting import (EliminationPlan, as_graph, elimination_order,
                                                tree_decomposition)
@@ -84,7 +85,7 @@ def fixed_pattern(spec):
     return Pattern(m, bags, parent, max(len(b) for b in bags) - 1, elimination_order(m.n_nodes, m.edges)[0])
 
 
-class HomomorphismEmbedding:
+class HomomorphismEmbedding(BaseEstimator):
     """Homomorphism-count embeddings of a collection of graphs (Welke et al., ICML 2023).
 
     Parameters
@@ -123,6 +124,8 @@ class HomomorphismEmbedding:
     >>> X.shape
     (2, 9)
     """
+
+    graph_level = True  # one row per graph
 
     def __init__(self, n_patterns=50, min_size=3, max_size=None, edge_keep=0.9,
                  treewidth_poisson=0.5, max_treewidth=None, fixed_patterns=True,

@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from graphembed.base import BaseEstimator
 from graphembed.io.errors import InputError
 from graphembed.structure.hom_counting import _weights64, as_graph, check_node_weights, tree_tables
 from graphembed.structure.motifs import Motif, _csr_of
@@ -116,7 +117,7 @@ class HomResult:
         return out
 
 
-class HomomorphismSampler:
+class HomomorphismSampler(BaseEstimator):
     """MCMC sampling of random homomorphisms F -> G (Lyu, Memoli & Sivakoff, JMLR 2023).
 
     Parameters

@@ -158,10 +158,13 @@ def run_embedding(opts, make_estimator, fit_kwargs=None):
         if os.path.isdir(opts["index_path"]):
             _check_replaceable(opts["index_path"])
     estimator = make_estimator()
-    note_first_compile(estimator, opts)
+    check_dependencies = getattr(estimator, "_check_dependencies", None)
+    if check_dependencies is not None:
+        check_dependencies()  # a missing optional extra fails before any work
     t0 = time.perf_counter()
     graph = load_graph(opts)
     t_read = time.perf_counter() - t0
+    note_first_compile(estimator, opts)  # only once the input is known to be good
     emb = estimator.fit_transform(graph, **(fit_kwargs or {}))
     t_fit = time.perf_counter() - t0 - t_read
     emb.save(opts["output"], fmt)
@@ -181,9 +184,10 @@ def run_embedding(opts, make_estimator, fit_kwargs=None):
 
 def note_first_compile(estimator, opts):
     """One line on stderr when the estimator's numba kernels are not compiled yet (the first run
-    of an install would otherwise look hung for 10-40 s)."""
+    of an install would otherwise look hung for 10-40 s). Like the progress bars, only on a
+    terminal: a script's stderr keeps its one error line."""
     kernels = getattr(estimator, "_numba_kernels", ())
-    if kernels and not opts.get("quiet") and not opts.get("as_json"):
+    if kernels and not opts.get("quiet") and not opts.get("as_json") and sys.stderr.isatty():
         from graphembed._kernels import not_compiled
 
         if not_compiled(kernels):

@@ -240,6 +240,14 @@ class Node2Vec(BaseEmbedder):
         return total
 
     # ------------------------------------------------------------------ fitting
+    def _check_dependencies(self):
+        """ImportError naming the extra when gensim (the skip-gram) is not installed."""
+        try:
+            __import__("gensim.models")
+        except ImportError:
+            raise ImportError(f"{type(self).__name__} needs gensim for skip-gram: "
+                              "pip install 'graphembed[gensim]'") from None
+
     def fit(self, graph):
         """Generate the walks and train skip-gram on them."""
         graph = Graph.coerce(graph)

@@ -4,7 +4,6 @@ by hand (:func:`check_factory`, :func:`_with_refine`), and the build and search 
 with an index (efConstruction, :func:`default_ef_search`).
 """
 import math
-import os
 
 from graphembed.io.errors import InputError
 
@@ -18,19 +17,10 @@ DEFAULT_EF_CONSTRUCTION = 40
 
 
 def available_memory_bytes():
-    """MemAvailable from /proc/meminfo (Linux), else physical memory, else 8 GiB."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return 8 << 30
+    """Memory available now (see :func:`graphembed._limits.available_memory`), else 8 GiB."""
+    from graphembed._limits import available_memory
 
+    return available_memory() or 8 * 2**30
 
 def ivf_nlist(n):
     """Inverted lists for ``n`` vectors: 4 sqrt(n) (the low end of the usual 4..16 sqrt(n))."""

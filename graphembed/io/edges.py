@@ -209,8 +209,8 @@ def _shown(name, limit=40):
         else quote(repr(text)[1:-1], limit)
 
 
-def _listed(names, limit=10):
-    shown = ", ".join(_shown(n) for n in names[:limit])
+def _listed(names, limit=10, width=40):
+    shown = ", ".join(_shown(n, width) for n in names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
@@ -282,7 +282,8 @@ def _read_text(path, source_col, target_col, weight_col, weighted, header, delim
         header_note = "detected" if header else "none"
     names = [t.strip('"') for t in rows[0]] if header else [f"c{i}" for i in range(n_cols)]
     if header and len(set(names)) != len(names):
-        raise InputError(located(path, f"duplicate column names in header: {rows[0]}", skip + 1))
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        raise InputError(located(path, f"duplicate column names in header: {_listed(repeated, 5)}", skip + 1))
     src_name, dst_name, w_name = _resolve_columns(path, names, source_col, target_col, weight_col, weighted)
     data_skip = skip + (1 if header else 0)  # lines before the first edge
 
@@ -506,14 +507,14 @@ def _read_parquet(path, source_col, target_col, weight_col, weighted, header, de
     if table.num_rows == 0:
         raise InputError(f"{path}: no edges found")
     try:
-        src = _parquet_ids(path, table.column(src_name), _shown(src_name))
-        dst = _parquet_ids(path, table.column(dst_name), _shown(dst_name))
+        src = _parquet_ids(path, table.column(src_name), _shown(src_name, 20))
+        dst = _parquet_ids(path, table.column(dst_name), _shown(dst_name, 20))
     except InputError as exc:
         if source_col is not None and target_col is not None:
             raise
         # the columns were taken by position: say which, and how to choose others
-        raise InputError(f"{exc} (source and target are the first two columns unless chosen with "
-                         f"--source-col/--target-col; this file has {_listed(names)})") from None
+        raise InputError(f"{exc} (the first two columns are read; choose with --source-col/--target-col: "
+                         f"{_listed(names, 5, 20)})") from None
     w = None
     if w_name is not None:
         col = table.column(w_name)
@@ -552,8 +553,8 @@ def _parquet_ids(path, col, name):
             row = int(np.flatnonzero(bad)[0])
             if np.isnan(values[row]):
                 raise InputError(f"{path}: row {row + 1}: {name} id is missing (NaN)")
-            raise InputError(f"{path}: row {row + 1}: {name} id {float(values[row])!r} is not a whole number "
-                             "that a float column holds exactly; store ids as integers or strings")
+            raise InputError(f"{path}: row {row + 1}: {name} id {float(values[row]):.6g} is not an integer "
+                             "a float holds exactly (store ids as integers or strings)")
         return pc.cast(col, pa.int64())
     raise InputError(f"{path}: {name} ids must be integers or strings, not {kind}")
 

@@ -356,8 +356,8 @@ def _write(path, text):
 def test_parquet_positional_columns_are_explained(tmp_path):
     p = tmp_path / "p.parquet"
     pq.write_table(pa.table({"user": ["a", "b"], "when": [1.5, 2.5], "item": ["b", "c"]}), p)
-    with pytest.raises(InputError, match=r"first two columns unless chosen with --source-col/--target-col; "
-                                         r"this file has user, when, item"):
+    with pytest.raises(InputError, match=r"the first two columns are read; choose with "
+                                         r"--source-col/--target-col: user, when, item"):
         ge.read_graph(p)
     g = ge.read_graph(p, source_col="user", target_col="item")
     assert g.n_nodes == 3

@@ -553,7 +553,7 @@ def _parquet_ids(path, col, name):
             row = int(np.flatnonzero(bad)[0])
             if np.isnan(values[row]):
                 raise InputError(f"{path}: row {row + 1}: {name} id is missing (NaN)")
-            raise InputError(f"{path}: row {row + 1}: {name} id {float(values[row]):.6g} is not an integer "
+            raise InputError(f"{path}: row {row + 1}: {name} id {float(values[row]):.6g} is not a whole number "
                              "a float holds exactly (store ids as integers or strings)")
         return pc.cast(col, pa.int64())
     raise InputError(f"{path}: {name} ids must be integers or strings, not {kind}")

@@ -155,6 +155,7 @@ def _classes(instances):
 
 # ---------------------------------------------------------------------------- choices shared with the CLI
 PROPAGATIONS = ("transition", "adjacency")
+EMBEDDING_FORMATS = ("parquet", "csv", "tsv", "npz", "w2v", "w2v-binary")
 KERNELS = ("inverse", "inverse2", "regularized-laplacian", "exp", "diffusion", "random-walk")
 
 

@@ -7,8 +7,7 @@ import time
 
 import click
 
-EMBEDDING_FORMATS = ("parquet", "csv", "tsv", "npz", "w2v")
-
+from graphembed.params import EMBEDDING_FORMATS  # one list, shared with graphembed.io
 
 # Optional extras: the module a command imports -> the pip extra that brings it.
 EXTRAS = {"gensim": "gensim", "faiss": "index", "fastapi": "serve", "uvicorn": "serve", "httpx": "serve",

@@ -15,8 +15,8 @@ import numpy as np
 from graphembed.io.atomic import atomic_path
 from graphembed.io.errors import InputError
 from graphembed.io.metadata import json_default
+from graphembed.params import EMBEDDING_FORMATS
 
-EMBEDDING_FORMATS = ("parquet", "csv", "tsv", "npz", "w2v", "w2v-binary")
 _BY_EXTENSION = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "tsv",
                  ".npz": "npz", ".w2v": "w2v", ".txt": "w2v", ".vec": "w2v", ".emb": "w2v",
                  ".bin": "w2v-binary"}

@@ -139,7 +139,8 @@ def _json_score(x):
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write (query, rank, neighbor, score) rows to .parquet, .csv or .tsv instead of printing.")
 @click.option("--no-verify", is_flag=True,
-              help="Skip the checksum check of the index files (for huge indexes).")
+              help="Skip the checksum check of the index files (for huge indexes). The files are then "
+                   "trusted: faiss is not hardened against damaged files and may crash on one.")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="Threads (default: all cores).")
 @click.option("--quiet", "-q", is_flag=True, help="No summary line (with -o).")
 @click.option("--json", "as_json", is_flag=True, help="Print results (or, with -o, a summary) as JSON.")
@@ -229,7 +230,8 @@ def query(opts):
 @click.option("--recall-sample", type=click.IntRange(min=1), default=None,
               help="Also measure recall@10 against exact search on this many random nodes.")
 @click.option("--no-verify", is_flag=True,
-              help="Skip the checksum check of the index files (for huge indexes).")
+              help="Skip the checksum check of the index files (for huge indexes). The files are then "
+                   "trusted: faiss is not hardened against damaged files and may crash on one.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 @pass_options
 def info(opts):

@@ -300,7 +300,8 @@ class EmbeddingIndex:
 
         ``verify``: check ``index.faiss`` and ``nodes.parquet`` against the sha256 sums stored in
         ``index.json`` first (reads both files once; indexes written before the sums were stored
-        cannot be verified and load as they are). A mismatch raises :class:`InputError`.
+        cannot be verified and load as they are). A mismatch raises :class:`InputError`. Without
+        the check the files are trusted: faiss is not hardened against damaged files.
         """
         faiss = _faiss()
         import pyarrow.parquet as pq

@@ -35,7 +35,6 @@ class BaseEstimator:
         return [p for p in sig.parameters if p != "self"
                 and sig.parameters[p].kind != inspect.Parameter.VAR_KEYWORD]
 
-    _param_names = _get_param_names  # older name
 
     def get_params(self, deep=True) -> dict:
         """The constructor parameters; with ``deep``, also ``name__sub`` of nested estimators."""

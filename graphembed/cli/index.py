@@ -94,23 +94,11 @@ def build(opts):
 
 
 # ---------------------------------------------------------------------------- query
-def _read_ids(path):
-    """Node ids of a query or filter file, one per line (``#``/``%`` comments, blank lines skipped)."""
-    from graphembed.io.errors import InputError
+def _read_ids(path, what):
+    """Node ids of a query or filter file, one per line (the one node-file reader of io.nodes)."""
+    from graphembed.io.nodes import read_node_ids
 
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{path}: file not found")
-    ids = []
-    with open(p, "rb") as fh:
-        for number, raw in enumerate(fh, start=1):
-            try:
-                line = raw.decode("utf-8-sig" if number == 1 else "utf-8").strip()
-            except UnicodeDecodeError as exc:
-                raise InputError(f"{path}: line {number}: not UTF-8 text (byte {exc.start + 1})") from None
-            if line and not line.startswith(("#", "%")):
-                ids.append(line)
-    return ids
+    return read_node_ids(path, what)
 
 
 def _write_neighbours(result, path):
@@ -160,7 +148,7 @@ def query(opts):
 
         table_format(opts["output"])
         check_writable(opts["output"])
-    nodes = list(opts["nodes"]) + (_read_ids(opts["nodes_file"]) if opts["nodes_file"] else [])
+    nodes = list(opts["nodes"]) + (_read_ids(opts["nodes_file"], "query") if opts["nodes_file"] else [])
     vectors = []
     for text in opts["vectors"]:
         try:
@@ -174,7 +162,7 @@ def query(opts):
         raise click.UsageError("give either query nodes or query vectors, not both")
     _threads(opts["threads"])
     idx = EmbeddingIndex.load(opts["index_dir"], verify=not opts["no_verify"])
-    filter_ids = _read_ids(opts["filter_file"]) if opts["filter_file"] else None
+    filter_ids = _read_ids(opts["filter_file"], "filter") if opts["filter_file"] else None
     k = opts["k"]
     clamp_note = None
     if k > len(idx):

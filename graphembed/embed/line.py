@@ -35,7 +35,6 @@ from graphembed.graph import Graph
 from graphembed._limits import check_memory
 from graphembed.io.errors import InputError
 
-ORDERS = (1, 2, "both")
 # Default samples per order: this many per stored adjacency entry (an undirected edge counts
 # twice), but at least MIN_DEFAULT_SAMPLES.
 DEFAULT_SAMPLES_PER_ENTRY = 100

@@ -154,7 +154,6 @@ class Node2Vec(BaseEmbedder):
             raise InputError("too many walks")
 
     def _validate_training(self):
-        self._check_params()
         if self.min_alpha > self.alpha:
             raise InputError(f"min_alpha must be at most alpha ({self.alpha}), got {self.min_alpha}")
 
@@ -251,13 +250,11 @@ class Node2Vec(BaseEmbedder):
     def fit(self, graph):
         """Generate the walks and train skip-gram on them."""
         graph = Graph.coerce(graph)
-        self._validate_walks(graph)
+        self._validate_walks(graph)  # every declared parameter, the walks' and skip-gram's
         self._validate_training()
-        try:
-            from gensim.models import Word2Vec
-        except ImportError:
-            raise ImportError(f"{type(self).__name__} needs gensim for skip-gram: "
-                              "pip install 'graphembed[gensim]'") from None
+        self._check_dependencies()
+        from gensim.models import Word2Vec
+
         self.seed_ = check_seed(self.random_state)
         # gensim's input and output vectors, (n, dim) float32 each, and the returned copy
         check_memory(3 * 4 * graph.n_nodes * int(self.dim),

@@ -299,11 +299,11 @@ def _read_text(path, source_col, target_col, weight_col, weighted, header, delim
     # The first column is always read: a line whose first field starts with # or % is a comment.
     include = list(dict.fromkeys([names[0], src_name, dst_name] + ([w_name] if w_name is not None else [])))
 
-    def parse(source, skip_rows, id_type=None):
+    def parse(source, skip_rows):
         bad_rows.clear()
-        types = {w_name: pa.float64()} if w_name is not None else {}
-        if id_type is not None:
-            types.update({src_name: id_type, dst_name: id_type})
+        types = {src_name: pa.string(), dst_name: pa.string()}
+        if w_name is not None:
+            types[w_name] = pa.float64()
         return pacsv.read_csv(
             source,
             read_options=pacsv.ReadOptions(skip_rows=skip_rows, column_names=names, block_size=1 << 24),
@@ -318,13 +318,12 @@ def _read_text(path, source_col, target_col, weight_col, weighted, header, delim
     # integers into numbers. Arrow reads the file itself; on failure, the cleaned copy of the
     # text is parsed (comment lines with the right column count, runs of blanks).
     cleaned = None
-    id_type = pa.string()
     try:
         while True:
             try:
                 source = pa.input_stream(str(path), compression="detect") if cleaned is None \
                     else pa.BufferReader(cleaned)
-                table = parse(source, data_skip if cleaned is None else (1 if header else 0), id_type)
+                table = parse(source, data_skip if cleaned is None else (1 if header else 0))
                 break
             except pa.ArrowInvalid:
                 if cleaned is None:
@@ -383,12 +382,6 @@ def _read_text(path, source_col, target_col, weight_col, weighted, header, delim
         w = table.column(w_name).to_numpy()
         _check_weight_values(path, w, data_skip, names.index(w_name), delimiter)
     return src, dst, w, {"header": header_note}
-
-
-def _id_conversion_error(exc, names, src_name, dst_name):
-    text = str(exc)
-    return "conversion error" in text and any(
-        f"column #{names.index(c)}" in text for c in (src_name, dst_name))
 
 
 def _clean_ids(path, col, what, skip, delimiter):

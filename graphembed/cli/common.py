@@ -7,7 +7,9 @@ import time
 
 import click
 
-from graphembed.params import EMBEDDING_FORMATS  # one list, shared with graphembed.io
+from graphembed.cli.options import (THREADS_EXACT, THREADS_HOGWILD, index_option,  # noqa: F401 - re-exported
+                                    output_options, report_options, seed_option, threads_option)
+from graphembed.params import EMBEDDING_FORMATS  # noqa: F401 - one list, shared with graphembed.io
 
 # Optional extras: the module a command imports -> the pip extra that brings it.
 EXTRAS = {"gensim": "gensim", "faiss": "index", "fastapi": "serve", "uvicorn": "serve", "httpx": "serve",
@@ -112,11 +114,6 @@ def load_graph(opts):
     )
 
 
-THREADS_EXACT = "Threads (default: all cores). The output is bit-identical for any number."
-THREADS_HOGWILD = ("Threads (default: all cores). Bit-identical output with --threads 1 and --seed; "
-                   "with more threads the quality, not the bits, is reproducible.")
-
-
 def embedding_command(func=None, *, threads_help=THREADS_EXACT):
     """Graph input options plus the output, seed, threads, quiet and json options.
 
@@ -125,18 +122,7 @@ def embedding_command(func=None, *, threads_help=THREADS_EXACT):
     if func is None:
         return lambda f: embedding_command(f, threads_help=threads_help)
     func = graph_input_options(func)
-    options = [
-        click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-                     help="Embedding file (.parquet, .csv, .tsv, .npz, .w2v)."),
-        click.option("--format", "output_format", type=click.Choice(EMBEDDING_FORMATS),
-                     help="Embedding format (default: from the output extension)."),
-        click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed."),
-        click.option("--threads", type=click.IntRange(min=1), default=None, help=threads_help),
-        click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary."),
-        click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout."),
-        click.option("--index", "index_path", type=click.Path(file_okay=False), default=None,
-                     help="Also build a nearest-neighbour index directory (auto type, cosine)."),
-    ]
+    options = [output_options(), seed_option(), threads_option(threads_help), report_options(), index_option()]
     for option in reversed(options):
         func = option(func)
     return func

@@ -108,3 +108,58 @@ def count_callback(upper=None, what="count"):
             raise click.BadParameter(str(exc)) from None
 
     return callback
+
+
+# ---------------------------------------------------------------- the options every command shares
+# Each is declared here once; a command picks the ones it has and may word the help for itself.
+THREADS_EXACT = "Threads (default: all cores). The output is bit-identical for any number."
+THREADS_HOGWILD = ("Threads (default: all cores). Bit-identical output with --threads 1 and --seed; "
+                   "with more threads the quality, not the bits, is reproducible.")
+
+
+def seed_option(default=None, help="Random seed."):
+    """``--seed`` (a non-negative integer; ``None`` draws one, recorded in the output)."""
+    return click.option("--seed", type=click.IntRange(min=0), default=default,
+                        show_default=default is not None, help=help)
+
+
+def threads_option(help=THREADS_EXACT, default=None):
+    """``--threads`` with the command's own wording of what the count changes."""
+    return click.option("--threads", type=click.IntRange(min=1), default=default,
+                        show_default=default is not None, help=help)
+
+
+def quiet_option(help="No progress bar or summary.", hidden=False):
+    """``-q/--quiet``: no progress bars, no summary line, no warnings."""
+    return click.option("--quiet", "-q", is_flag=True, help=help, hidden=hidden)
+
+
+def json_option(help="Print one JSON summary on stdout."):
+    """``--json``: one JSON document on stdout (the key is ``as_json``)."""
+    return click.option("--json", "as_json", is_flag=True, help=help)
+
+
+def output_options(required=True, help="Embedding file (.parquet, .csv, .tsv, .npz, .w2v)."):
+    """``-o/--output`` and ``--format`` of an embedding file."""
+    from graphembed.params import EMBEDDING_FORMATS
+
+    def decorate(func):
+        func = click.option("--format", "output_format", type=click.Choice(EMBEDDING_FORMATS),
+                            help="Embedding format (default: from the output extension).")(func)
+        return click.option("-o", "--output", required=required, type=click.Path(dir_okay=False),
+                            default=None, help=help)(func)
+
+    return decorate
+
+
+def index_option(help="Also build a nearest-neighbour index directory (auto type, cosine)."):
+    """``--index DIR``: also build a nearest-neighbour index of the embedding."""
+    return click.option("--index", "index_path", type=click.Path(file_okay=False), default=None, help=help)
+
+
+def report_options(quiet_help="No progress bar or summary.", json_help="Print one JSON summary on stdout."):
+    """``-q/--quiet`` and ``--json`` together."""
+    def decorate(func):
+        return quiet_option(quiet_help)(json_option(json_help)(func))
+
+    return decorate

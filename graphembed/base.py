@@ -127,6 +127,15 @@ def check_seed(random_state) -> int:
     raise InputError(f"random_state must be None, an int or a numpy Generator, got {random_state!r}")
 
 
+def derive_seed(seed: int, k: int) -> int:
+    """The ``k``-th (0-based) independent 63-bit sub-seed of ``seed`` (numpy ``SeedSequence``).
+
+    New code derives every sub-seed with this; FastRP, LINE and node2vec keep their own
+    derivations so that their seeded outputs stay as published (docs/decisions/estimator-base.md).
+    """
+    return int(np.random.SeedSequence(int(seed)).generate_state(k + 1, np.uint64)[k] >> np.uint64(1))
+
+
 def default_threads() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -159,5 +168,5 @@ def progress(total, desc, verbose):
     return tqdm(total=total, desc=desc, disable=None if verbose else True, leave=False, unit="it")
 
 
-__all__ = ["BaseEmbedder", "BaseEstimator", "Param", "SEED", "THREADS", "VERBOSE", "check_is_fitted", "check_seed",
+__all__ = ["BaseEmbedder", "BaseEstimator", "Param", "SEED", "THREADS", "VERBOSE", "check_is_fitted", "check_seed", "derive_seed",
            "default_threads", "numba_threads", "progress"]

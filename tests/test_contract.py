@@ -210,3 +210,14 @@ def test_the_homomorphism_classes_follow_the_protocol():
         twin = clone(est).set_params(random_state=1)
         assert twin.get_params()["random_state"] == 1 and est.get_params()["random_state"] == 0
     assert HomomorphismEmbedding.graph_level and not HomomorphismSampler.graph_level
+
+
+def test_derive_seed_is_the_kth_seedsequence_word():
+    import numpy as np
+
+    from graphembed.base import derive_seed
+
+    words = np.random.SeedSequence(2024).generate_state(4, np.uint64) >> np.uint64(1)
+    assert [derive_seed(2024, k) for k in range(4)] == [int(w) for w in words]
+    assert len({derive_seed(7, k) for k in range(50)}) == 50
+    assert all(0 <= derive_seed(s, 3) < 2**63 for s in (0, 1, 2**63 - 1))

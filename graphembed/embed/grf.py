@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 from graphembed import params
-from graphembed.base import BaseEmbedder, check_is_fitted, check_seed, numba_threads, progress
+from graphembed.base import BaseEmbedder, check_is_fitted, check_seed, derive_seed, numba_threads, progress
 from graphembed.embedding import Embedding
 from graphembed.embed.grf_modulation import (FAMILIES, MAX_TERMS, canonical_kernel,
                                              custom_alpha, deconvolve, kernel_alpha, kernel_function,
@@ -174,8 +174,7 @@ class GraphRandomFeatures(BaseEmbedder):
         del rows, w_edge
         self.graph_ = graph
         self._csr = (indptr, indices, ratio)
-        seeds = np.random.SeedSequence(self.seed_).generate_state(3, np.uint64) >> np.uint64(1)
-        self._seeds = [int(s) for s in seeds]
+        self._seeds = [derive_seed(self.seed_, k) for k in range(3)]
         with numba_threads(self.n_jobs), progress(2 if self.independent else 1, "grf", self.verbose) as bar:
             self.features_ = self._walk_features(self.modulation_, self._seeds[0])
             bar.update(1)
@@ -367,7 +366,7 @@ class GraphRandomFeatures(BaseEmbedder):
         if target.shape != (n, n):
             raise InputError(f"target must be a ({n}, {n}) matrix, got shape {target.shape}")
         seed = check_seed(random_state if random_state is not None else (self.seed_ + 7) & (2**63 - 1))
-        seeds = np.random.SeedSequence(seed).generate_state(2, np.uint64) >> np.uint64(1)
+        seeds = [derive_seed(seed, k) for k in range(2)]
         saved = self.n_walks
         if n_walks is not None:
             self.n_walks = int(n_walks)

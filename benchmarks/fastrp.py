@@ -21,8 +21,17 @@ from pathlib import Path
 
 import numpy as np
 from _graphs import chung_lu_edges
-from _util import (RAW, benchmark_parser, current_rss_mb, median_time, peak_rss_mb, reset_peak_rss,
-                   run_child, serve_child, write_json)
+from _util import (
+    RAW,
+    benchmark_parser,
+    current_rss_mb,
+    median_time,
+    peak_rss_mb,
+    reset_peak_rss,
+    run_child,
+    serve_child,
+    write_json,
+)
 
 BLOG = RAW / "blogcatalog.mat"
 # The FastRP paper's classifier (DeepWalk protocol): standardised columns, one-vs-rest liblinear

@@ -765,11 +765,10 @@ def signature(target, kind, exc_type, msg, problems, path):
 
 # ---------------------------------------------------------------------------- the child
 def child_fuzz(spec):
-    import numpy as np
-    from hypothesis import HealthCheck, Phase, given, settings
-    from hypothesis import seed as hypothesis_seed
-
     import resource
+
+    import numpy as np
+    from hypothesis import HealthCheck, Phase, given, seed as hypothesis_seed, settings
 
     if spec["memory_mb"]:
         limit = spec["memory_mb"] << 20

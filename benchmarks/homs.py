@@ -28,7 +28,6 @@ import sys
 import time
 
 import numpy as np
-
 from _util import RAW, benchmark_parser, load_average, write_json
 
 BLOG = RAW / "blogcatalog.mat"

@@ -11,7 +11,6 @@ Targets (10M edges, 1M ids): string ids < 15 s, integer ids < 5 s, peak RSS < 1.
 """
 import argparse
 import json
-import os
 import resource
 import shutil
 import statistics

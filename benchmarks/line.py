@@ -26,7 +26,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from _util import RAW, benchmark_parser, load_average, peak_rss_mb, run_child, serve_child, write_json
 
 BLOG = RAW / "blogcatalog.mat"

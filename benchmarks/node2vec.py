@@ -51,7 +51,6 @@ from _node2vec_data import DATASETS, PAPER_F1, macro_f1, numpy2_aliases, write_e
 from _util import benchmark_parser, peak_rss_mb, run_child, serve_child, write_json
 
 
-
 # ---------------------------------------------------------------------------- evaluation
 # ---------------------------------------------------------------------------- children
 def child_graphembed(spec):

@@ -62,7 +62,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from _node2vec_data import DATASETS, PAPER_F1, macro_f1, numpy2_aliases, write_edg
 
 # p, q of the node2vec paper's Table 2 settings (as in benchmarks/node2vec.py).

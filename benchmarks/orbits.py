@@ -32,7 +32,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from _util import RAW, benchmark_parser, peak_rss_mb, reset_peak_rss, run_child, serve_child, write_json
 
 BLOG = RAW / "blogcatalog.mat"
@@ -226,8 +225,8 @@ def child_classify(spec):
     """Macro/Micro-F1 of orbit features, FastRP and both, with the FastRP benchmark's classifier
     (standardised columns, liblinear C = 0.1, 50% train, top-k)."""
     import graphembed as ge
-    from graphembed.tasks.classify import node_classification
     from graphembed.datasets import load_mat
+    from graphembed.tasks.classify import node_classification
 
     graph, labels = load_mat(BLOG if spec["data"] == "blog" else PPI)
     labels = labels.toarray() > 0

@@ -5,38 +5,53 @@ Each estimator declares its parameters once, in a ``parameters`` table of :class
 (kind, range, choices, default, one-line help): the table validates them (one wording: the
 parameter, the value, what is accepted; a bool is never a number), describes them as JSON Schema
 (:meth:`BaseEmbedder.param_schema`) and gives the CLI its flags. ``get_params(deep=True)``,
-``set_params`` and ``sklearn.base.clone`` work as for any scikit-learn estimator. The class does
-not inherit ``sklearn.base.BaseEstimator``: importing it costs 1.3-1.6 s (measured on 2 cores),
-which every CLI command would pay; it follows the same protocol instead
-(``docs/decisions/estimator-base.md``).
+``set_params`` and ``sklearn.base.clone`` work as for any scikit-learn estimator. The class
+follows that protocol without inheriting ``sklearn.base.BaseEstimator`` (which every CLI command
+would pay to import).
+
+Design and measurements: docs/decisions/estimator-base.md.
 """
+from __future__ import annotations
+
 import contextlib
 import inspect
 import os
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 
 from graphembed.io.errors import InputError
 from graphembed.params import SEED, THREADS, VERBOSE, Param
 
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from tqdm import tqdm
+
+    from graphembed.embedding import Embedding
+    from graphembed.graph import GraphLike
+
+_Estimator = TypeVar("_Estimator", bound="BaseEstimator")
+
+
 class BaseEstimator:
     """The scikit-learn estimator protocol: ``__init__`` stores the parameters unchanged (they
     are checked by ``fit``, against the class's ``parameters`` table); learned state ends in
     ``_``; ``get_params``/``set_params``/``clone`` work."""
 
-    name = None  # registry name, e.g. "fastrp"
-    parameters = {}  # name -> Param, in __init__ order
-    graph_level = False  # True: one output row per input graph, not per node
+    name: ClassVar[str | None] = None  # registry name, e.g. "fastrp"
+    parameters: ClassVar[dict[str, Param]] = {}  # name -> Param, in __init__ order
+    graph_level: ClassVar[bool] = False  # True: one output row per input graph, not per node
 
     # ------------------------------------------------------------------ the estimator protocol
     @classmethod
-    def _get_param_names(cls):
+    def _get_param_names(cls) -> list[str]:
         sig = inspect.signature(cls.__init__)
         return [p for p in sig.parameters if p != "self"
                 and sig.parameters[p].kind != inspect.Parameter.VAR_KEYWORD]
 
 
-    def get_params(self, deep=True) -> dict:
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The constructor parameters; with ``deep``, also ``name__sub`` of nested estimators."""
         out = {}
         for name in self._get_param_names():
@@ -46,7 +61,7 @@ class BaseEstimator:
             out[name] = value
         return out
 
-    def set_params(self, **params):
+    def set_params(self: _Estimator, **params: Any) -> _Estimator:
         """Set constructor parameters (``name__sub`` reaches into nested estimators)."""
         valid = self._get_param_names()
         nested = {}
@@ -63,19 +78,19 @@ class BaseEstimator:
             getattr(self, name).set_params(**sub_params)
         return self
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         defaults = {k: p.default for k, p in inspect.signature(type(self).__init__).parameters.items()}
         changed = [f"{k}={v!r}" for k, v in self.get_params(deep=False).items()
                    if _differs(v, defaults.get(k))]
         return f"{type(self).__name__}({', '.join(changed)})"
 
     # ------------------------------------------------------------------ declared parameters
-    def _check_params(self) -> dict:
+    def _check_params(self) -> dict[str, Any]:
         """Every declared parameter checked; returns {name: value}. Raises InputError."""
         return {name: param.check(name, getattr(self, name)) for name, param in self.parameters.items()}
 
     @classmethod
-    def param_schema(cls) -> dict:
+    def param_schema(cls) -> dict[str, Any]:
         """JSON Schema (draft 2020-12) of the constructor parameters."""
         return {"$schema": "https://json-schema.org/draft/2020-12/schema",
                 "title": cls.name or cls.__name__, "type": "object", "additionalProperties": False,
@@ -86,9 +101,10 @@ class BaseEstimator:
 class BaseEmbedder(BaseEstimator):
     """A node embedder: ``fit(graph)`` learns ``embedding_``, an Embedding of every node."""
 
-    _numba_kernels = ()  # "module.function" kernels every fit compiles on a cold cache
+    # "module.function" kernels every fit compiles on a cold cache
+    _numba_kernels: ClassVar[tuple[str, ...]] = ()
 
-    def fit_transform(self, graph, **fit_params):
+    def fit_transform(self, graph: GraphLike, **fit_params: Any) -> Embedding:
         """Fit on ``graph`` and return the Embedding, which records how the graph was read."""
         emb = self.fit(graph, **fit_params).transform()
         if emb.input is None and hasattr(graph, "stats") and hasattr(graph, "n_edges"):
@@ -97,24 +113,26 @@ class BaseEmbedder(BaseEstimator):
             emb.input = describe_input(graph)
         return emb
 
-    def transform(self):
+    def transform(self) -> Embedding:
+        """The fitted Embedding (``embedding_``); raises InputError before ``fit``."""
         check_is_fitted(self, "embedding_")
         return self.embedding_
 
 
-def _differs(a, b):
+def _differs(a: Any, b: Any) -> bool:
     try:
         return bool(np.any(a != b)) if not isinstance(a, (list, tuple)) else list(a) != list(b or [])
     except Exception:
         return True
 
 
-def check_is_fitted(estimator, attribute):
+def check_is_fitted(estimator: object, attribute: str) -> None:
+    """InputError unless ``estimator`` has ``attribute`` (set by its ``fit``)."""
     if not hasattr(estimator, attribute):
         raise InputError(f"{type(estimator).__name__} is not fitted yet: call fit(graph) first")
 
 
-def check_seed(random_state) -> int:
+def check_seed(random_state: int | np.random.Generator | None) -> int:
     """One non-negative 63-bit seed from None (fresh entropy), an int or a numpy Generator."""
     if random_state is None:
         return int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> np.uint64(1))
@@ -137,6 +155,7 @@ def derive_seed(seed: int, k: int) -> int:
 
 
 def default_threads() -> int:
+    """The cores this process may run on."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
@@ -144,7 +163,7 @@ def default_threads() -> int:
 
 
 @contextlib.contextmanager
-def numba_threads(n_jobs):
+def numba_threads(n_jobs: int | None) -> Iterator[int]:
     """Run the block with ``n_jobs`` numba threads (None or -1: all cores)."""
     import numba
 
@@ -161,7 +180,7 @@ def numba_threads(n_jobs):
         numba.set_num_threads(previous)
 
 
-def progress(total, desc, verbose):
+def progress(total: int | None, desc: str, verbose: bool) -> tqdm:
     """A tqdm bar on stderr, shown only when ``verbose`` and stderr is a terminal."""
     from tqdm import tqdm
 

@@ -1,5 +1,19 @@
 """Embedding: original node ids plus a float32 matrix, saved and loaded by file extension."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Mapping
+
+    from gensim.models import KeyedVectors
+    from numpy.typing import ArrayLike
+
+    from graphembed._ids import IdIndex
+    from graphembed.graph import NodeId
 
 
 class Embedding:
@@ -26,7 +40,8 @@ class Embedding:
     array([0., 1.], dtype=float32)
     """
 
-    def __init__(self, node_ids, vectors, method=None, params=None, input=None):
+    def __init__(self, node_ids: ArrayLike, vectors: ArrayLike, method: str | None = None,
+                 params: Mapping[str, Any] | None = None, input: Mapping[str, Any] | None = None) -> None:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.ndim != 2:
             raise ValueError(f"vectors must be 2-D (n, dim), got shape {vectors.shape}")
@@ -49,7 +64,7 @@ class Embedding:
         self._index = None
 
     # ------------------------------------------------------------------ access
-    def __len__(self):
+    def __len__(self) -> int:
         return self.vectors.shape[0]
 
     @property
@@ -57,7 +72,7 @@ class Embedding:
         return self.vectors.shape[1]
 
     @property
-    def ids(self):
+    def ids(self) -> IdIndex:
         """The :class:`~graphembed._ids.IdIndex` of the node ids (built on first use)."""
         if self._index is None:
             from graphembed._ids import IdIndex
@@ -65,21 +80,21 @@ class Embedding:
             self._index = IdIndex(self.node_ids)
         return self._index
 
-    def index_of(self, node_id) -> int:
+    def index_of(self, node_id: NodeId) -> int:
         """Row of ``node_id`` (string digits match integer ids and vice versa; the rules are
         :class:`~graphembed._ids.IdIndex`'s); an unknown id raises a KeyError (an InputError)."""
         return self.ids.position(node_id)
 
-    def __getitem__(self, node_id) -> np.ndarray:
+    def __getitem__(self, node_id: NodeId) -> np.ndarray:
         return self.vectors[self.index_of(node_id)]
 
-    def __contains__(self, node_id) -> bool:
+    def __contains__(self, node_id: object) -> bool:
         return node_id in self.ids
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Embedding({len(self)} nodes x {self.dim} dims, method={self.method!r})"
 
-    def metadata(self) -> dict:
+    def metadata(self) -> dict[str, Any]:
         """What saved files record: method, params, graphembed version and input description."""
         from graphembed.io.metadata import graphembed_version
 
@@ -90,17 +105,17 @@ class Embedding:
         return out
 
     # ------------------------------------------------------------------ files
-    def save(self, path, format=None):
+    def save(self, path: str | os.PathLike[str], format: str | None = None) -> str | os.PathLike[str]:
         """Write atomically; the format follows the extension (.parquet, .csv, .tsv, .npz,
         .w2v/.txt/.vec/.emb word2vec text, .bin binary word2vec through gensim) unless
-        ``format`` is given."""
+        ``format`` is given. Returns ``path``."""
         from graphembed.io.embedding_files import write_embedding
 
         write_embedding(self, path, format)
         return path
 
     @classmethod
-    def load(cls, path, format=None) -> "Embedding":
+    def load(cls, path: str | os.PathLike[str], format: str | None = None) -> Embedding:
         """Read an embedding file (any format :meth:`save` writes); ids, vectors and whatever
         metadata the file holds."""
         from graphembed.io.embedding_files import read_embedding
@@ -110,7 +125,7 @@ class Embedding:
         emb.graphembed_version = meta.get("graphembed_version")
         return emb
 
-    def to_keyed_vectors(self):
+    def to_keyed_vectors(self) -> KeyedVectors:
         """A gensim ``KeyedVectors`` with ids as string keys (needs gensim)."""
         try:
             from gensim.models import KeyedVectors

@@ -1,12 +1,31 @@
 """The Graph every method consumes: a CSR adjacency plus the original node ids."""
+from __future__ import annotations
+
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, Union
 
 import numpy as np
 
 from graphembed.io.errors import InputError
 from graphembed.io.validate import check_csr, check_weights
 
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Sequence
+
+    import networkx as nx
+    import scipy.sparse as sp
+    from numpy.typing import ArrayLike
+
+    from graphembed._ids import IdIndex
+
 DUPLICATE_RULES = ("first", "sum", "max")
+
+#: One node id as the user writes it: an integer or a string (matched by :class:`~graphembed._ids.IdIndex`).
+NodeId: TypeAlias = Union[int, str, "np.integer"]
+#: What every ``fit(graph)`` accepts (:meth:`Graph.coerce`): a Graph, a networkx graph (directed
+#: or not, multigraphs included), or a square scipy sparse or numpy adjacency matrix.
+GraphLike: TypeAlias = Union["Graph", "nx.Graph", "sp.spmatrix", "sp.sparray", "np.ndarray"]
 
 
 @dataclass(eq=False)
@@ -33,7 +52,7 @@ class Graph:
     directed: bool = False
     stats: dict = field(default_factory=dict)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.indptr = np.ascontiguousarray(self.indptr, dtype=np.int64)
         self.indices = np.ascontiguousarray(self.indices, dtype=np.int32)
         if self.weights is not None:
@@ -83,7 +102,7 @@ class Graph:
 
     # ------------------------------------------------------------------ ids
     @property
-    def ids(self):
+    def ids(self) -> IdIndex:
         """The :class:`~graphembed._ids.IdIndex` of the node ids (built on first use)."""
         if self._index is None:
             from graphembed._ids import IdIndex
@@ -91,11 +110,11 @@ class Graph:
             self._index = IdIndex(self.node_ids)
         return self._index
 
-    def id_lookup(self) -> dict:
+    def id_lookup(self) -> dict[Any, int]:
         """{original id: index} (prefer :attr:`ids`, which also coerces ids)."""
         return self.ids._lookup()
 
-    def index_of(self, ids):
+    def index_of(self, ids: NodeId | Sequence[NodeId]) -> int | np.ndarray:
         """Index (int) of one original node id, or int64 indices of a sequence of them; an
         unknown id raises InputError naming it (matching rules: :class:`~graphembed._ids.IdIndex`)."""
         if np.isscalar(ids) or isinstance(ids, str):
@@ -104,8 +123,10 @@ class Graph:
 
     # ------------------------------------------------------------------ constructors
     @classmethod
-    def from_edges(cls, src, dst, weights=None, *, directed=False, nodes=None,
-                   self_loops=False, duplicates="first", source=None):
+    def from_edges(cls, src: ArrayLike, dst: ArrayLike, weights: ArrayLike | None = None, *,
+                   directed: bool = False, nodes: ArrayLike | None = None, self_loops: bool = False,
+                   duplicates: Literal["first", "sum", "max"] = "first",
+                   source: str | os.PathLike[str] | None = None) -> Graph:
         """Build a graph from edge endpoint arrays.
 
         Parameters
@@ -163,8 +184,9 @@ class Graph:
         return cls(indptr, indices, wts, node_ids, bool(directed), stats)
 
     @classmethod
-    def from_scipy(cls, matrix, *, directed=None, weighted=None, node_ids=None, self_loops=False,
-                   source=None):
+    def from_scipy(cls, matrix: sp.spmatrix | sp.sparray | ArrayLike, *, directed: bool | None = None,
+                   weighted: bool | None = None, node_ids: ArrayLike | None = None,
+                   self_loops: bool = False, source: str | os.PathLike[str] | None = None) -> Graph:
         """Build a graph from a square scipy sparse (or dense) adjacency matrix.
 
         directed=None reads a symmetric matrix as undirected and any other as directed; an
@@ -204,7 +226,7 @@ class Graph:
         return cls(a2.indptr, a2.indices, a2.data if weighted else None, ids, bool(directed), stats)
 
     @classmethod
-    def coerce(cls, graph, *, directed=None):
+    def coerce(cls, graph: GraphLike, *, directed: bool | None = None) -> Graph:
         """``graph`` as a Graph: a Graph as it is, a networkx graph, or a square scipy sparse or
         numpy adjacency matrix (``directed`` as in :meth:`from_scipy`)."""
         if isinstance(graph, cls):
@@ -217,7 +239,8 @@ class Graph:
                          f"got {type(graph).__name__}")
 
     @classmethod
-    def from_networkx(cls, graph, *, weight="weight", self_loops=False, source=None):
+    def from_networkx(cls, graph: nx.Graph, *, weight: str | None = "weight", self_loops: bool = False,
+                      source: str | os.PathLike[str] | None = None) -> Graph:
         """Build a graph from a networkx (Di)Graph; node order follows ``graph.nodes``.
 
         Edge attribute ``weight`` becomes the weight when any edge has it.
@@ -247,14 +270,16 @@ class Graph:
         return g
 
     # ------------------------------------------------------------------ conversions
-    def to_scipy(self):
+    def to_scipy(self) -> sp.csr_matrix:
         """scipy.sparse.csr_matrix (n, n); values are the weights or ones."""
         import scipy.sparse as sp
 
         data = self.weights if self.weights is not None else np.ones(self.nnz, dtype=np.float32)
         return sp.csr_matrix((data, self.indices, self.indptr), shape=(self.n_nodes, self.n_nodes))
 
-    def to_networkx(self):
+    def to_networkx(self) -> nx.Graph:
+        """A networkx ``Graph`` (``DiGraph`` when directed) with the original ids as nodes and
+        the weights, if any, as the ``weight`` edge attribute."""
         import networkx as nx
 
         g = nx.DiGraph() if self.directed else nx.Graph()
@@ -269,7 +294,7 @@ class Graph:
             )
         return g
 
-    def subgraph(self, nodes) -> "Graph":
+    def subgraph(self, nodes: ArrayLike) -> Graph:
         """Induced subgraph on node indices ``nodes`` (int array), in that order."""
         nodes = np.asarray(nodes, dtype=np.int64)
         sub = self.to_scipy()[nodes][:, nodes].tocsr()
@@ -277,7 +302,7 @@ class Graph:
         return Graph(sub.indptr, sub.indices, sub.data if self.weights is not None else None,
                      self.node_ids[nodes], self.directed, {"source": "subgraph"})
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         """Plain-python facts about the graph (what ``graphembed info`` prints)."""
         deg = self.out_degree()
         touched = deg > 0
@@ -299,7 +324,7 @@ class Graph:
         out.update({k: v for k, v in self.stats.items() if k != "duplicate_rule"})
         return out
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         kind = "directed" if self.directed else "undirected"
         w = ", weighted" if self.is_weighted else ""
         return f"Graph({self.n_nodes} nodes, {self.n_edges} edges, {kind}{w})"

@@ -157,6 +157,12 @@ def _classes(instances):
 PROPAGATIONS = ("transition", "adjacency")
 EMBEDDING_FORMATS = ("parquet", "csv", "tsv", "npz", "w2v", "w2v-binary")
 KERNELS = ("inverse", "inverse2", "regularized-laplacian", "exp", "diffusion", "random-walk")
+INPUT_FORMATS = ("csv", "parquet", "mat", "gml", "npz")  # graph files (graphembed.io.edges)
+INDEX_METRICS = ("cosine", "ip", "l2")  # nearest-neighbour indexes (graphembed.index)
+REDUCERS = ("auto", "umap", "tsne", "pca")  # 2-D maps (graphembed.tasks.plot)
+CLASSIFY_PROTOCOLS = ("topk", "threshold")  # node classification (graphembed.tasks.classify)
+CLUSTER_METHODS = ("kmeans", "leiden")  # graphembed.tasks.cluster
+OPERATORS = ("average", "hadamard", "weighted_l1", "weighted_l2")  # edge features (graphembed.tasks.linkpred)
 
 
 # ---------------------------------------------------------------------------- the estimators' tables
@@ -182,7 +188,7 @@ LINE = {
     "order": Param("str", "both", choices=("1", "2", "both"), also=(1, 2),
                    help="First order, second order, or both (dim/2 each, L2-normalised, concatenated)."),
     "dim": Param("int", 128, low=1, help="Embedding dimension (in total for order both; then even)."),
-    "n_samples": Param("int", None, low=1, high=MAX_SAMPLES, also=(None,),
+    "n_samples": Param("int", None, low=1, high=MAX_SAMPLES, also=(None,), cli="samples",
                        help="Edge samples per order (None: 100 x stored edges, at least 1M)."),
     "negative": Param("int", 5, low=0, help="Negative samples per sampled edge (drawn ~ out-degree^0.75)."),
     "learning_rate": Param("float", 0.025, low=0, low_open=True, cli="lr",
@@ -219,7 +225,7 @@ GRF = {
     "sigma2": Param("float", None, low=0, low_open=True, also=(None,),
                     help="Scale of W (None: 0.5 for inverse kernels, else 1)."),
     "power": Param("int", 2, low=1, help="Steps of the random-walk kernel."),
-    "n_walks": Param("int", 64, low=1, help="Walks per node and walk set."),
+    "n_walks": Param("int", 64, low=1, help="Walks per node and walk set.", cli="walks"),
     "p_halt": Param("float", 0.5, low=0, high=1, low_open=True, high_open=True,
                     help="Halting probability before each step."),
     "normalize": Param("bool", True, help="W = sigma2 D^-1/2 A D^-1/2 (else sigma2 A)."),

@@ -2,7 +2,8 @@
 
 Groups: ``graphembed.commands`` (click commands, built-ins too) and ``graphembed.embedders``
 (estimator classes). Entry points are listed without importing them; one is imported on first
-use and cached.
+use and cached. A plugin cannot replace a built-in: one registered under a built-in's name gets
+a warning and the built-in is used.
 """
 from functools import lru_cache
 from importlib.metadata import entry_points
@@ -11,11 +12,36 @@ COMMANDS_GROUP = "graphembed.commands"
 EMBEDDERS_GROUP = "graphembed.embedders"
 
 
+def _is_builtin(ep):
+    """An entry point of graphembed itself (its object lives in the graphembed package)."""
+    return ep.value.split(":")[0].split(".")[0] == "graphembed"
+
+
+def _origin(ep):
+    dist = getattr(ep, "dist", None)
+    name = getattr(dist, "name", None) if dist is not None else None
+    return f"{ep.name} = {ep.value}" + (f" from {name}" if name else "")
+
+
 @lru_cache(maxsize=None)
 def _entry_points(group):
+    """{name: entry point} of ``group``. A built-in name always resolves to the built-in: a plugin
+    registering the same name gets a one-line warning (as networkx does for backends) and is not
+    used; otherwise the first registration of a name wins."""
+    import warnings
+
     found = {}
     for ep in entry_points(group=group):
-        found.setdefault(ep.name, ep)  # first registration of a name wins
+        old = found.get(ep.name)
+        if old is None:
+            found[ep.name] = ep
+            continue
+        builtin, plugin = (old, ep) if _is_builtin(old) or not _is_builtin(ep) else (ep, old)
+        if _is_builtin(builtin) and not _is_builtin(plugin):
+            kind = "command" if group == COMMANDS_GROUP else "embedder"
+            warnings.warn(f"plugin {kind} {ep.name!r} ({_origin(plugin)}) has the name of a built-in "
+                          f"{kind}; the built-in ({builtin.value}) is used", RuntimeWarning, stacklevel=2)
+        found[ep.name] = builtin
     return found
 
 

@@ -1,7 +1,6 @@
 """Atomic outputs: nothing half-written, nothing deleted, stale temporaries cleaned, kill-safe."""
 import json
 import os
-import random
 import signal
 import subprocess
 import sys

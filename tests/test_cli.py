@@ -111,3 +111,51 @@ def test_fastrp_index_option_builds_a_loadable_index(tmp_path):
     ids, found = index.neighbors(0, k=3)[0]
     assert 0 not in ids.tolist()
     np.testing.assert_allclose(found, np.sort(scores)[::-1][:3], rtol=1e-5)  # ties make ids ambiguous
+
+
+# Table-driven commands: each flag of an estimator parameter takes its default from the table.
+TABLE_COMMANDS = [("fastrp", "FastRP"), ("line", "LINE"), ("node2vec", "Node2Vec"), ("deepwalk", "DeepWalk"),
+                  ("grf", "GraphRandomFeatures"), ("orbit-embed", "OrbitAdjacencyEmbedding"),
+                  ("orbits", "OrbitFeatures")]
+
+
+def _plain(value):
+    return list(value) if isinstance(value, (list, tuple)) else value
+
+
+@pytest.mark.parametrize("name, class_name", TABLE_COMMANDS)
+def test_table_flags_default_to_the_estimators_defaults(name, class_name):
+    import click
+
+    command = cli.get_command(click.Context(cli), name)
+    cls = getattr(ge, class_name)
+    defaults = cls().get_params()
+    table = cls.parameters
+    by_flag = {(p.cli or key).replace("-", "_"): key for key, p in table.items()}  # seed, threads, walks
+    # the values the command hands on when only the required arguments are given
+    ctx = command.make_context(name, ["graph.csv", "-o", "out.parquet"])
+    checked = []
+    for option in command.params:
+        key = option.name if option.name in table else by_flag.get(option.name)
+        if key is None or key not in defaults:
+            continue
+        assert _plain(ctx.params[option.name]) == _plain(defaults[key]), (name, option.name)
+        checked.append(key)
+    assert {"random_state", "n_jobs"} & set(checked), checked
+    if name != "orbits":
+        assert "dim" in checked, checked
+    if name == "grf":
+        assert {"n_walks", "normalize", "independent", "p_halt", "tol", "projection_nnz"} <= set(checked)
+
+
+def test_linkpred_param_is_checked_by_the_table_before_any_work(tmp_path):
+    bad = run_cli("linkpred", "evaluate", tmp_path / "missing.csv", "--method", "grf", "--param", "walks=0")
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == "graphembed: error: n_walks must be an integer >= 1, got 0", bad.stderr
+    twice = run_cli("linkpred", "evaluate", karate_path(), "--method", "grf", "--param", "walks=4",
+                    "--param", "n_walks=4")
+    assert twice.returncode == 2 and "given twice" in twice.stderr
+    ok = run_cli("linkpred", "evaluate", karate_path(), "--method", "grf", "--param", "walks=4",
+                 "--param", "dim=8", "--no-heuristics", "--json")
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["params"]["n_walks"] == 4

@@ -167,36 +167,6 @@ def test_a_parameter_sweep_with_parameter_grid_and_clone(name, karate):
     assert len(shapes) == 4
 
 
-COMMAND_TABLES = {"fastrp": "FASTRP", "line": "LINE", "node2vec": "NODE2VEC", "deepwalk": "DEEPWALK",
-                  "walks": "NODE2VEC", "grf": "GRF", "orbit-embed": "ORBIT_ADJACENCY"}
-
-
-@pytest.mark.parametrize("command", sorted(COMMAND_TABLES))
-def test_cli_flag_defaults_are_the_estimators(command):
-    """Every flag of an embedding command that sets an estimator parameter has its default, and
-    every command's --help runs."""
-    from click.testing import CliRunner
-
-    from graphembed import params
-    from graphembed.cli.main import cli
-
-    table = getattr(params, COMMAND_TABLES[command])
-    cmd = cli.get_command(None, command)
-    by_flag = {("--" + (p.cli or name).replace("_", "-")): (name, p) for name, p in table.items()}
-    checked = 0
-    for option in cmd.params:
-        for flag in option.opts:
-            if flag in by_flag and flag not in ("--seed", "--threads"):
-                name, param = by_flag[flag]
-                default = option.default
-                if isinstance(param.default, (list, tuple)) and isinstance(default, str):
-                    default = [float(x) for x in default.split(",")]  # "0,1,1" and "1,5,5" flags
-                assert _equal(default, param.default), (command, flag, default, param.default)
-                checked += 1
-    assert checked >= 2
-    assert CliRunner().invoke(cli, [command, "--help"]).exit_code == 0
-
-
 def test_the_homomorphism_classes_follow_the_protocol():
     from sklearn.base import clone
 

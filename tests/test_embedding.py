@@ -64,7 +64,7 @@ def test_w2v_loads_in_gensim(tmp_path, emb):
 
 
 def test_reads_gensim_written_w2v(tmp_path, emb):
-    gensim = pytest.importorskip("gensim")
+    pytest.importorskip("gensim")
     kv = emb.to_keyed_vectors()
     kv.save_word2vec_format(str(tmp_path / "g.w2v"))
     back = ge.Embedding.load(tmp_path / "g.w2v")

@@ -10,8 +10,12 @@ faiss = pytest.importorskip("faiss")
 from click.testing import CliRunner  # noqa: E402
 
 from graphembed.embedding import Embedding  # noqa: E402
-from graphembed.index import EmbeddingIndex, build_and_save, choose_factory  # noqa: E402
-from graphembed.index import core  # noqa: E402
+from graphembed.index import (  # noqa: E402
+    EmbeddingIndex,
+    build_and_save,
+    choose_factory,
+    core,  # noqa: E402
+)
 from graphembed.io.errors import InputError  # noqa: E402
 
 N, DIM = 2000, 32

@@ -15,8 +15,14 @@ import scipy.sparse as sp
 
 import graphembed as ge
 from graphembed.embed.orbit_features import OrbitAdjacencyEmbedding
-from graphembed.structure.orbits import (ADJACENCIES, edge_orbit_counts, graphlet_counts,
-                                         iter_orbit_adjacency_blocks, orbit_adjacency, orbit_counts)
+from graphembed.structure.orbits import (
+    ADJACENCIES,
+    edge_orbit_counts,
+    graphlet_counts,
+    iter_orbit_adjacency_blocks,
+    orbit_adjacency,
+    orbit_counts,
+)
 
 # degree sequence (sorted) -> {degree inside the graphlet: orbit}
 ORBIT_BY_DEGREES = {

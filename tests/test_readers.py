@@ -407,8 +407,7 @@ def test_read_node_rows_separators_comments_and_line_numbers(tmp_path):
 
 
 def test_node_table_errors_name_the_file_line(tmp_path):
-    from graphembed.io.nodes import read_node_weights
-    from graphembed.io.nodes import read_labels
+    from graphembed.io.nodes import read_labels, read_node_weights
 
     f = tmp_path / "w.csv"
     f.write_text("node,weight\n# comment\n1,0.5\n\n2,heavy\n")

@@ -8,8 +8,8 @@ delimiters, quotes and non-ASCII text.
 """
 import csv
 import gzip
-import re
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 
@@ -20,8 +20,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 import scipy.sparse as sp
-from hypothesis import HealthCheck, assume, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 import graphembed
 from graphembed import Embedding, Graph, read_graph

@@ -6,9 +6,9 @@ row is used, where an ordinary read would stall on the cache miss. It is a hint 
 ``llvm.prefetch``, high locality): it never faults and never changes a result. The line is
 fetched for writing (``prefetchw`` where the CPU has it), since the SGD kernels that use this
 update every row they prefetch: the line then arrives owned, with no second transfer to upgrade
-a shared copy, which matters when two threads update the same hot rows (measured on LINE, 1M
-nodes, 2 threads: order 1 1.38-1.56M samples per thread-second with write prefetches against
-1.06-1.22M with read prefetches).
+a shared copy, when two threads update the same hot rows.
+
+Design and measurements: docs/decisions/write-prefetch.md.
 """
 from llvmlite import ir
 from numba import njit, types

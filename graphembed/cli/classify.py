@@ -5,6 +5,8 @@ import time
 import click
 
 from graphembed.cli.common import pass_options, report
+from graphembed.cli.options import report_options, seed_option, threads_option
+from graphembed.params import CLASSIFY_PROTOCOLS
 
 
 @click.command()
@@ -16,17 +18,15 @@ from graphembed.cli.common import pass_options, report
               show_default=True, help="Share of the labelled nodes used for training.")
 @click.option("--splits", type=click.IntRange(min=1), default=5, show_default=True,
               help="Random train/test splits averaged.")
-@click.option("--protocol", type=click.Choice(["topk", "threshold", "both"]), default="topk",
+@click.option("--protocol", type=click.Choice([*CLASSIFY_PROTOCOLS, "both"]), default="topk",
               show_default=True, help="topk: each test node gets its true number of labels (the "
                                       "papers' protocol); threshold: probability >= 0.5 (realistic).")
 @click.option("--C", "C", type=click.FloatRange(min=0, min_open=True), default=0.1, show_default=True,
               help="Inverse regularisation of the logistic regression.")
 @click.option("--no-standardize", is_flag=True, help="Do not scale embedding columns first.")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Split s uses seed + s.")
-@click.option("--threads", type=click.IntRange(min=1), default=None, help="Parallel one-vs-rest fits.")
-@click.option("--quiet", "-q", is_flag=True, help="Only the table.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@seed_option(0, "Split s uses seed + s.")
+@threads_option("Parallel one-vs-rest fits.")
+@report_options("Only the table.", "Print one JSON document on stdout.")
 @pass_options
 def classify(opts):
     """Macro/Micro-F1 of node classification on an embedding (DeepWalk/node2vec protocol).
@@ -45,7 +45,7 @@ def classify(opts):
     t0 = time.perf_counter()
     emb = Embedding.load(opts["embedding"])
     labels = read_labels(opts["labels_path"], emb.node_ids)
-    protocols = ["topk", "threshold"] if opts["protocol"] == "both" else [opts["protocol"]]
+    protocols = list(CLASSIFY_PROTOCOLS) if opts["protocol"] == "both" else [opts["protocol"]]
     by_protocol = node_classification_protocols(
         emb.vectors, labels, train=opts["train"], splits=opts["splits"], protocols=protocols,
         seed=opts["seed"], C=opts["C"], standardize=not opts["no_standardize"], n_jobs=opts["threads"])

@@ -4,12 +4,14 @@ import time
 
 import click
 
-from graphembed.cli.common import pass_options, report
+from graphembed.cli.common import pass_options, report, require
+from graphembed.cli.options import report_options, seed_option, threads_option
+from graphembed.params import CLUSTER_METHODS
 
 
 @click.command()
 @click.argument("embedding", type=click.Path(dir_okay=False))
-@click.option("--method", type=click.Choice(["kmeans", "leiden"]), default="kmeans", show_default=True,
+@click.option("--method", type=click.Choice(CLUSTER_METHODS), default="kmeans", show_default=True,
               help="kmeans: faiss k-means; leiden: Leiden communities of the kNN graph.")
 @click.option("--k", "k", type=click.IntRange(min=1), default=None,
               help="Clusters for k-means (default: the number of classes in --labels).")
@@ -25,10 +27,9 @@ from graphembed.cli.common import pass_options, report
               help="Edge list of the graph: adds the modularity of the clusters.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write node,cluster rows (.csv, .tsv or .parquet).")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--threads", type=click.IntRange(min=1), default=None, help="faiss threads.")
-@click.option("--quiet", "-q", is_flag=True, help="No summary.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@seed_option(0)
+@threads_option("faiss threads.")
+@report_options("No summary.", "Print one JSON document on stdout.")
 @pass_options
 def cluster(opts):
     """Cluster the nodes of an embedding; score against ground truth and the graph.
@@ -38,6 +39,8 @@ def cluster(opts):
     graphembed cluster emb.parquet --method leiden --knn 15
     graphembed cluster emb.parquet --k 2 --labels truth.csv --graph edges.csv
     """
+    # k-means and the kNN graph of Leiden are faiss's; Leiden itself is leidenalg's on igraph
+    require(*(("leidenalg", "igraph") if opts["method"] == "leiden" else ()), "faiss")
     from pathlib import Path
 
     import numpy as np

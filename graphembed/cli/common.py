@@ -7,15 +7,56 @@ import time
 
 import click
 
-from graphembed.cli.options import (THREADS_EXACT, THREADS_HOGWILD, index_option,  # noqa: F401 - re-exported
-                                    output_options, report_options, seed_option, threads_option)
-from graphembed.params import EMBEDDING_FORMATS  # noqa: F401 - one list, shared with graphembed.io
+from graphembed.cli.options import (  # noqa: F401 - re-exported
+    THREADS_EXACT,
+    THREADS_HOGWILD,
+    index_option,
+    output_options,
+    report_options,
+    seed_option,
+    threads_option,
+)
+from graphembed.params import EMBEDDING_FORMATS, INPUT_FORMATS  # noqa: F401 - shared with graphembed.io
 
 # Optional extras: the module a command imports -> the pip extra that brings it.
 EXTRAS = {"gensim": "gensim", "faiss": "index", "fastapi": "serve", "uvicorn": "serve", "httpx": "serve",
           "starlette": "serve", "matplotlib": "plot", "leidenalg": "leiden", "igraph": "leiden",
           "psutil": "bench", "dask": "dask", "distributed": "dask"}
 MAX_MESSAGE = 500  # characters of an error line; longer ones are cut
+
+
+def command_name(ctx=None):
+    """The running command without the program name: 'node2vec', 'index build'."""
+    ctx = ctx or click.get_current_context(silent=True)
+    if ctx is None:
+        return "graphembed"
+    names = [ctx.invoked_subcommand] if getattr(ctx, "invoked_subcommand", None) else []
+    while ctx.parent is not None:
+        names.append(ctx.info_name)
+        ctx = ctx.parent
+    return " ".join(reversed(names)) or ctx.info_name or "graphembed"
+
+
+def missing_extra(module, command=None):
+    """Exit 2 with ``graphembed: error: <command> needs <module>: pip install 'graphembed[<extra>]'``."""
+    top = module.split(".")[0]
+    extra = EXTRAS.get(top)
+    hint = f"pip install 'graphembed[{extra}]'" if extra else f"pip install {top}"
+    fail(f"{command or command_name()} needs {top}: {hint}")
+
+
+def require(*modules, command=None):
+    """Check, before any input is read or work done, that the optional packages a command needs
+    are installed; else :func:`missing_extra` (one line, exit 2). Nothing is imported here."""
+    import importlib.util
+
+    for module in modules:
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            missing_extra(module, command)
 
 
 def one_line(text, limit=MAX_MESSAGE):
@@ -63,9 +104,11 @@ def run_reporting_errors(call):
             fail(f"unreadable input: {exc}")
         if isinstance(exc, ImportError):
             top = (exc.name or "").split(".")[0]
-            extra = EXTRAS.get(top)
-            hint = f"pip install 'graphembed[{extra}]'" if extra else "install it"
-            fail(f"this needs the optional package {top or exc}: {hint}")
+            if top in EXTRAS:
+                missing_extra(top, command_name())
+            if "pip install" in str(exc):  # the library's own message names the extra
+                fail(exc)
+            fail(f"this needs the optional package {top or exc}: install it")
         if isinstance(exc, MemoryError):
             fail("out of memory", 1)
         module = type(exc).__module__
@@ -76,11 +119,19 @@ def run_reporting_errors(call):
         fail(f"internal error: {type(exc).__name__}: {exc} (set GRAPHEMBED_DEBUG=1 for the traceback)", 1)
 
 
+class ReportingGroup(click.Group):
+    """A command group whose user errors become one line on stderr and exit code 2, also when
+    the group is run on its own."""
+
+    def invoke(self, ctx):
+        return run_reporting_errors(lambda: super(ReportingGroup, self).invoke(ctx))
+
+
 def graph_input_options(func):
     """The input file and how to read it (shared by every command that reads a graph)."""
     options = [
         click.argument("input", type=click.Path(dir_okay=False)),
-        click.option("--input-format", type=click.Choice(["csv", "parquet", "mat", "gml", "npz"]),
+        click.option("--input-format", type=click.Choice(INPUT_FORMATS),
                      help="Input format (default: from the extension)."),
         click.option("--directed/--undirected", default=None,
                      help="Read edges as directed (default: undirected for edge lists)."),
@@ -128,14 +179,43 @@ def embedding_command(func=None, *, threads_help=THREADS_EXACT):
     return func
 
 
-def run_embedding(opts, make_estimator, fit_kwargs=None):
-    """Read the graph, fit, write the embedding atomically, report. Returns the Embedding."""
-    from graphembed.io.embedding_files import embedding_format
+def run_embedding(opts, make_estimator, fit_kwargs=None, *, extra_outputs=(), write_extras=None,
+                  step="embed"):
+    """Read the graph, fit, write the embedding atomically, report. Returns the Embedding (None
+    when there is no ``-o``).
 
+    For commands with outputs besides the embedding (grf's sparse features):
+
+    * ``extra_outputs``: the option keys of those files; each given one is checked writable
+      before any work, as ``-o`` and ``--index`` are.
+    * ``opts["output"]`` may then be None (an optional ``-o``): the estimator is fitted but no
+      embedding is computed or written; at least one extra output must be given.
+    * ``write_extras(estimator, embedding, summary)`` is called after the fit (``embedding`` is
+      None without ``-o``); it writes the extra files atomically (:mod:`graphembed.io.atomic`),
+      may add keys to ``summary`` and returns the summary line's first part ("wrote ... to
+      ...") or None for the default one.
+    * ``step`` names the fit in the summary line ("embed 0.12 s").
+    """
     from graphembed.io.atomic import check_writable
+    from graphembed.io.embedding_files import embedding_format
+    from graphembed.io.errors import InputError
 
-    fmt = embedding_format(opts["output"], opts["output_format"])  # fail before the work
-    check_writable(opts["output"])
+    output = opts["output"]
+    extras = [opts[key] for key in extra_outputs if opts.get(key)]
+    if output is None and not extras:
+        raise InputError("nothing to write: give -o/--output")
+    if opts.get("index_path"):
+        if output is None:
+            raise InputError("--index needs -o/--output")
+        require("faiss", command=f"{command_name()} --index")  # a missing extra fails first
+    fmt = None
+    if output is not None:
+        fmt = embedding_format(output, opts["output_format"])  # fail before the work
+        if fmt == "w2v-binary":
+            require("gensim", command=f"{command_name()} -o {output}")  # binary word2vec is gensim's
+        check_writable(output)
+    for path in extras:
+        check_writable(path)
     if opts.get("index_path"):
         from graphembed.index.core import _check_replaceable
 
@@ -150,21 +230,44 @@ def run_embedding(opts, make_estimator, fit_kwargs=None):
     graph = load_graph(opts)
     t_read = time.perf_counter() - t0
     note_first_compile(estimator, opts)  # only once the input is known to be good
-    emb = estimator.fit_transform(graph, **(fit_kwargs or {}))
+    if output is not None:
+        emb = estimator.fit_transform(graph, **(fit_kwargs or {}))
+    else:
+        emb = None
+        estimator.fit(graph, **(fit_kwargs or {}))
     t_fit = time.perf_counter() - t0 - t_read
-    emb.save(opts["output"], fmt)
-    if opts.get("index_path"):
-        from graphembed.index import build_and_save
+    if emb is not None:
+        emb.save(output, fmt)
+        if opts.get("index_path"):
+            from graphembed.index import build_and_save
 
-        build_and_save(emb, opts["index_path"])
+            build_and_save(emb, opts["index_path"])
     summary = {
-        "output": opts["output"], "format": fmt, "method": emb.method, "nodes": len(emb),
-        "dim": emb.dim, "read_seconds": round(t_read, 3), "embed_seconds": round(t_fit, 3),
-        "params": emb.params, "index": opts.get("index_path"), "input": emb.input,
+        "output": output, "format": fmt, "method": emb.method if emb is not None else estimator.name,
+        "nodes": len(emb) if emb is not None else graph.n_nodes, "dim": emb.dim if emb is not None else None,
+        "read_seconds": round(t_read, 3), "embed_seconds": round(t_fit, 3),
+        "params": emb.params if emb is not None else _fitted_params(estimator),
+        "index": opts.get("index_path"), "input": emb.input if emb is not None else _describe(graph),
     }
-    report(summary, opts, f"wrote {len(emb)} x {emb.dim} {emb.method} embedding to {opts['output']} "
-                          f"({read_part(graph, t_read)}, embed {t_fit:.2f} s)")
+    line = write_extras(estimator, emb, summary) if write_extras is not None else None
+    if line is None:
+        line = f"wrote {len(emb)} x {emb.dim} {emb.method} embedding to {output}"
+    report(summary, opts, f"{line} ({read_part(graph, t_read)}, {step} {t_fit:.2f} s)")
     return emb
+
+
+def _fitted_params(estimator):
+    """The parameters an embedding of ``estimator`` would record (without one)."""
+    public = getattr(estimator, "_public_params", None)
+    if public is not None:
+        return public()
+    return {k: v for k, v in estimator.get_params().items() if k not in ("n_jobs", "verbose")}
+
+
+def _describe(graph):
+    from graphembed.io.metadata import describe_input
+
+    return describe_input(graph) if hasattr(graph, "stats") else None
 
 
 def note_first_compile(estimator, opts):

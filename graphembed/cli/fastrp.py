@@ -1,9 +1,9 @@
 """``graphembed fastrp``: FastRP embeddings."""
 import click
 
+from graphembed import params
 from graphembed.cli.common import embedding_command, pass_options, run_embedding
 from graphembed.cli.options import estimator_kwargs, estimator_options
-from graphembed import params
 
 FLAGS = ("dim", "iteration_weights", "normalization_strength", "node_self_influence", "propagation",
          "density")

@@ -1,53 +1,64 @@
 """``graphembed grf``: graph random features (walk-based unbiased graph-kernel estimates)."""
-import time
-
 import click
 
-from graphembed.cli.common import (EMBEDDING_FORMATS, graph_input_options, load_graph,
-                                   parse_float_list, pass_options, read_part, report,
-                                   run_reporting_errors)
+from graphembed import params
+from graphembed.cli.common import (
+    graph_input_options,
+    parse_float_list,
+    pass_options,
+    run_embedding,
+    run_reporting_errors,
+)
+from graphembed.cli.options import (
+    THREADS_EXACT,
+    estimator_kwargs,
+    estimator_options,
+    index_option,
+    output_options,
+    report_options,
+    seed_option,
+    threads_option,
+)
 
-KERNEL_CHOICES = ["diffusion", "exp", "inverse", "inverse2", "regularized-laplacian", "random-walk"]
+# Table entries (params.GRF) with a typed flag of their own; ``kernel`` also takes --alpha, and
+# ``normalize`` / ``independent`` are the switches --unnormalized / --single-set (below).
+FLAGS = ("beta", "sigma2", "power", "n_walks", "p_halt", "max_length", "tol", "dim", "projection_nnz",
+         "modulation")
+SWITCHES = ("normalize", "independent")
 
 
 @click.command()
 @graph_input_options
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
-              help="Embedding file (.parquet, .csv, .tsv, .npz, .w2v); optional with --features-out.")
-@click.option("--format", "output_format", type=click.Choice(EMBEDDING_FORMATS),
-              help="Embedding format (default: from the output extension).")
-@click.option("--kernel", type=click.Choice(KERNEL_CHOICES), default="diffusion", show_default=True,
-              help="Kernel: exp(-beta L), exp(beta W), (I-W)^-1, (I-W)^-2, (I+W)^power.")
+@output_options(required=False, help="Embedding file (.parquet, .csv, .tsv, .npz, .w2v); optional with "
+                                     "--features-out.")
+@estimator_options(params.GRF, ("kernel",), help={
+    "kernel": "Kernel: exp(-beta L), exp(beta W), (I-W)^-1, (I-W)^-2, (I+W)^power.",
+})
 @click.option("--alpha", default=None, callback=parse_float_list,
               help="Comma-separated coefficients alpha_0,alpha_1,... of a custom kernel sum_k alpha_k W^k "
                    "(replaces --kernel).")
-@click.option("--beta", type=float, default=1.0, show_default=True, help="Scale of the exp / diffusion kernel.")
-@click.option("--sigma2", type=float, default=None,
-              help="W = sigma2 D^-1/2 A D^-1/2 (default 0.5 for inverse kernels, else 1).")
-@click.option("--power", type=click.IntRange(min=1), default=2, show_default=True,
-              help="Steps of the random-walk kernel.")
-@click.option("--walks", type=click.IntRange(min=1), default=64, show_default=True,
-              help="Walks per node and walk set (error ~ 1/sqrt(walks)).")
-@click.option("--p-halt", type=float, default=0.5, show_default=True, help="Halting probability per step.")
-@click.option("--max-length", type=click.IntRange(min=0), default=None,
-              help="Cap on the walk length (default: from the series and --tol).")
-@click.option("--tol", type=float, default=1e-6, show_default=True, help="Relative truncation bias allowed.")
-@click.option("--unnormalized", is_flag=True, help="Use W = sigma2 A instead of the normalised adjacency.")
-@click.option("--single-set", is_flag=True,
-              help="One walk set (Phi Phi^T: cheaper, diagonal biased upwards) instead of two.")
-@click.option("--dim", type=click.IntRange(min=1), default=128, show_default=True,
-              help="Columns of the dense embedding (sparse random projection of the features).")
+@estimator_options(params.GRF, ("beta", "sigma2", "power", "n_walks", "p_halt", "max_length", "tol"), help={
+    "sigma2": "W = sigma2 D^-1/2 A D^-1/2 (default 0.5 for inverse kernels, else 1).",
+    "n_walks": "Walks per node and walk set (error ~ 1/sqrt(walks)).",
+    "max_length": "Cap on the walk length (default: from the series and --tol).",
+})
+@click.option("--unnormalized", "normalize", flag_value=False, default=params.GRF["normalize"].default,
+              help="Use W = sigma2 A instead of the normalised adjacency (normalize=False).")
+@click.option("--single-set", "independent", flag_value=False, default=params.GRF["independent"].default,
+              help="One walk set (Phi Phi^T: cheaper, diagonal biased upwards) instead of two "
+                   "(independent=False).")
+@estimator_options(params.GRF, ("dim", "projection_nnz", "modulation"), help={
+    "dim": "Columns of the dense embedding (sparse random projection of the features).",
+    "modulation": "Comma-separated explicit modulation f_0,f_1,... (caps the walk length at its length - 1).",
+})
 @click.option("--features-out", type=click.Path(dir_okay=False), default=None,
               help="Write the sparse features Phi1 (n x n CSR, scipy.sparse.save_npz) here.")
 @click.option("--features2-out", type=click.Path(dir_okay=False), default=None,
               help="Write the second walk set's features Phi2 here (K ~ Phi1 Phi2^T).")
-@click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed.")
-@click.option("--threads", type=click.IntRange(min=1), default=None,
-              help="Threads (default: all cores). Results do not depend on it.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout.")
-@click.option("--index", "index_path", type=click.Path(file_okay=False), default=None,
-              help="Also build a nearest-neighbour index directory from the embedding (needs -o).")
+@seed_option()
+@threads_option(THREADS_EXACT)
+@report_options()
+@index_option("Also build a nearest-neighbour index directory from the embedding (needs -o).")
 @pass_options
 def grf(opts):
     """Graph random features: unbiased walk estimates of graph kernels (Choromanski 2023; Reid et al. 2024).
@@ -66,46 +77,30 @@ def _run(opts):
         raise InputError("nothing to write: give -o/--output (embedding) and/or --features-out (sparse features)")
     if opts["index_path"] and opts["output"] is None:
         raise InputError("--index needs -o/--output")
-    if opts["features2_out"] and opts["single_set"]:
+    if opts["features2_out"] and not opts["independent"]:
         raise InputError("--features2-out needs two walk sets (drop --single-set)")
-    fmt = None
-    if opts["output"] is not None:
-        from graphembed.io.embedding_files import embedding_format
 
-        fmt = embedding_format(opts["output"], opts["output_format"])  # fail before the work
-    from graphembed.embed.grf import GraphRandomFeatures
+    def make_estimator():
+        from graphembed.embed.grf import GraphRandomFeatures
 
-    t0 = time.perf_counter()
-    graph = load_graph(opts)
-    t_read = time.perf_counter() - t0
-    est = GraphRandomFeatures(
-        kernel=opts["alpha"] if opts["alpha"] else opts["kernel"], beta=opts["beta"], sigma2=opts["sigma2"],
-        power=opts["power"], n_walks=opts["walks"], p_halt=opts["p_halt"], normalize=not opts["unnormalized"],
-        independent=not opts["single_set"], max_length=opts["max_length"], tol=opts["tol"], dim=opts["dim"],
-        random_state=opts["seed"], n_jobs=opts["threads"], verbose=not opts["quiet"] and not opts["as_json"],
-    ).fit(graph)
-    emb = est.transform() if opts["output"] is not None else None
-    t_fit = time.perf_counter() - t0 - t_read
-    for key, matrix in (("features_out", est.features_), ("features2_out", est.features2_)):
-        if opts[key]:
-            _save_npz(opts[key], matrix)
-    if emb is not None:
-        emb.save(opts["output"], fmt)
-        if opts["index_path"]:
-            from graphembed.index import build_and_save
+        return GraphRandomFeatures(
+            kernel=opts["alpha"] if opts["alpha"] else opts["kernel"],
+            **estimator_kwargs(opts, FLAGS + SWITCHES), random_state=opts["seed"], n_jobs=opts["threads"],
+            verbose=not opts["quiet"] and not opts["as_json"])
 
-            build_and_save(emb, opts["index_path"])
-    summary = {
-        "output": opts["output"], "format": fmt, "features_out": opts["features_out"],
-        "features2_out": opts["features2_out"], "method": "grf", "nodes": graph.n_nodes,
-        "dim": emb.dim if emb is not None else None, "features_nnz": int(est.features_.nnz),
-        "max_length": est.max_length_, "truncation_bound": est.truncation_bound_,
-        "read_seconds": round(t_read, 3), "embed_seconds": round(t_fit, 3),
-        "params": est._public_params(), "index": opts["index_path"],
-    }
-    written = " and ".join(x for x in (opts["output"], opts["features_out"]) if x)
-    report(summary, opts, f"wrote grf ({est.kernel_}, {opts['walks']} walks, {est.features_.nnz} feature "
-                          f"non-zeros) to {written} ({read_part(graph, t_read)}, features {t_fit:.2f} s)")
+    def write_features(est, emb, summary):
+        for key, matrix in (("features_out", est.features_), ("features2_out", est.features2_)):
+            if opts[key]:
+                _save_npz(opts[key], matrix)
+        summary.update(features_out=opts["features_out"], features2_out=opts["features2_out"],
+                       features_nnz=int(est.features_.nnz), max_length=est.max_length_,
+                       truncation_bound=est.truncation_bound_)
+        written = " and ".join(x for x in (opts["output"], opts["features_out"]) if x)
+        return (f"wrote grf ({est.kernel_}, {opts['n_walks']} walks, {est.features_.nnz} feature "
+                f"non-zeros) to {written}")
+
+    run_embedding(opts, make_estimator, extra_outputs=("features_out", "features2_out"),
+                  write_extras=write_features, step="features")
 
 
 def _save_npz(path, matrix):

@@ -5,21 +5,12 @@ from pathlib import Path
 
 import click
 
-from graphembed.cli.common import pass_options, report
-
-METRICS = ("cosine", "ip", "l2")
-
-
-class _ReportingGroup(click.Group):
-    """User errors become one line on stderr and exit code 2, also when run on its own."""
-
-    def invoke(self, ctx):
-        from graphembed.cli.common import run_reporting_errors
-
-        return run_reporting_errors(lambda: super(_ReportingGroup, self).invoke(ctx))
+from graphembed.cli.common import ReportingGroup, pass_options, report, require
+from graphembed.cli.options import json_option, report_options, seed_option, threads_option
+from graphembed.params import INDEX_METRICS as METRICS
 
 
-@click.group(cls=_ReportingGroup)
+@click.group(cls=ReportingGroup)
 def index():
     """Nearest-neighbour indexes over embeddings (faiss; pip install 'graphembed[index]').
 
@@ -55,11 +46,9 @@ def _threads(n):
                    "vectors, 128 beyond).")
 @click.option("--nprobe", type=click.IntRange(min=1), default=None,
               help="Default IVF lists probed per query (default: nlist/50, at least 8).")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Seed of the training sample (IVF, PQ).")
-@click.option("--threads", type=click.IntRange(min=1), default=None, help="Threads (default: all cores).")
-@click.option("--quiet", "-q", is_flag=True, help="No summary line.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout.")
+@seed_option(0, "Seed of the training sample (IVF, PQ).")
+@threads_option("Threads (default: all cores).")
+@report_options("No summary line.", "Print one JSON summary on stdout.")
 @pass_options
 def build(opts):
     """Index an embedding file (.parquet, .csv, .tsv, .npz, .w2v).
@@ -67,9 +56,9 @@ def build(opts):
     \b
     graphembed index build emb.parquet -o emb.index --index HNSW32 --metric cosine
     """
+    require("faiss")
     from graphembed.embedding import Embedding
     from graphembed.index import EmbeddingIndex
-
     from graphembed.index.core import _check_replaceable
     from graphembed.io.atomic import check_writable
 
@@ -129,9 +118,8 @@ def _json_score(x):
 @click.option("--no-verify", is_flag=True,
               help="Skip the checksum check of the index files (for huge indexes). The files are then "
                    "trusted: faiss is not hardened against damaged files and may crash on one.")
-@click.option("--threads", type=click.IntRange(min=1), default=None, help="Threads (default: all cores).")
-@click.option("--quiet", "-q", is_flag=True, help="No summary line (with -o).")
-@click.option("--json", "as_json", is_flag=True, help="Print results (or, with -o, a summary) as JSON.")
+@threads_option("Threads (default: all cores).")
+@report_options("No summary line (with -o).", "Print results (or, with -o, a summary) as JSON.")
 @pass_options
 def query(opts):
     """Nearest neighbours of nodes (--node, --nodes-file) or of vectors (--vector).
@@ -140,6 +128,7 @@ def query(opts):
     graphembed index query emb.index --node alice --k 10
     graphembed index query emb.index --nodes-file queries.txt --k 10 -o neighbours.parquet
     """
+    require("faiss")
     from graphembed.index import EmbeddingIndex
 
     if opts["output"]:
@@ -220,7 +209,7 @@ def query(opts):
 @click.option("--no-verify", is_flag=True,
               help="Skip the checksum check of the index files (for huge indexes). The files are then "
                    "trusted: faiss is not hardened against damaged files and may crash on one.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@json_option("Print one JSON document on stdout.")
 @pass_options
 def info(opts):
     """What an index holds: size, metric, factory, dim, source embedding, checksum.
@@ -228,6 +217,7 @@ def info(opts):
     \b
     graphembed index info emb.index --json
     """
+    require("faiss")
     import os
 
     from graphembed.index import EmbeddingIndex

@@ -2,11 +2,12 @@
 import click
 
 from graphembed.cli.common import graph_input_options, load_graph, pass_options
+from graphembed.cli.options import json_option
 
 
 @click.command()
 @graph_input_options
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@json_option("Print one JSON document on stdout.")
 @pass_options
 def info(opts):
     """Nodes, edges, directed?, weighted?, degree statistics, what loading dropped.

@@ -1,15 +1,15 @@
 """``graphembed line``: LINE embeddings (first/second order, edge sampling)."""
+import functools
+
 import click
 
+from graphembed import params
 from graphembed._limits import MAX_SAMPLES
 from graphembed.cli.common import THREADS_HOGWILD, embedding_command, pass_options, run_embedding
-from graphembed.cli.options import count_callback, estimator_options
-from graphembed.cli.options import parse_count as _parse_count
-from graphembed import params
+from graphembed.cli.options import count_callback, estimator_options, parse_count as _parse_count
 
-def parse_count(text):
-    """Edge samples: :func:`graphembed.cli.options.parse_count` bounded by MAX_SAMPLES."""
-    return _parse_count(text, MAX_SAMPLES, "number of samples")
+# Edge samples: the one count parser (graphembed.cli.options.parse_count) bounded by MAX_SAMPLES.
+parse_count = functools.partial(_parse_count, upper=MAX_SAMPLES, what="number of samples")
 
 
 @click.command()

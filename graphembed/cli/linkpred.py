@@ -4,19 +4,11 @@ import time
 
 import click
 
-from graphembed.cli.common import graph_input_options, load_graph, pass_options, report
+from graphembed.cli.common import ReportingGroup, graph_input_options, load_graph, pass_options, report, require
+from graphembed.cli.options import report_options, seed_option, threads_option
+from graphembed.params import OPERATORS
 
-OPERATORS = ("average", "hadamard", "weighted_l1", "weighted_l2")
 PAIR_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "tsv"}
-
-
-class ReportingGroup(click.Group):
-    """User errors become one line on stderr and exit code 2, also when run on its own."""
-
-    def invoke(self, ctx):
-        from graphembed.cli.common import run_reporting_errors
-
-        return run_reporting_errors(lambda: super(ReportingGroup, self).invoke(ctx))
 
 
 def parse_value(text):
@@ -62,17 +54,41 @@ def method_options(func):
     return func
 
 
-def common_options(func):
-    options = [
-        click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Random seed."),
-        click.option("--threads", type=click.IntRange(min=1), default=None,
-                     help="Threads (default: all cores)."),
-        click.option("--quiet", "-q", is_flag=True, help="No summary line."),
-        click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+EVALUATE_THREADS = ("Threads (default: all cores). The scores are bit-identical for any number when the "
+                    "method's are (fastrp, grf, orbit methods); hogwild methods (line, node2vec, deepwalk) "
+                    "are bit-identical only with --threads 1.")
+PREDICT_THREADS = "Threads of the index build and search (default: all cores)."
+
+
+def common_options(threads_help):
+    """--seed (default 0), --threads with the subcommand's wording, -q and --json."""
+    def decorate(func):
+        func = report_options(quiet_help="No summary line.", json_help="Print one JSON document on stdout.")(func)
+        func = threads_option(threads_help)(func)
+        return seed_option(default=0)(func)
+
+    return decorate
+
+
+def method_params(method, given):
+    """``--param`` values checked against ``method``'s parameter table before any work.
+
+    Keys are the estimator's parameter names (``n_walks``) or its typed flags' names
+    (``walks``, as ``graphembed grf --walks``); values must pass the table's checks (the
+    estimator's own error wording: ``dim must be an integer >= 1, got 'x'``).
+    """
+    from graphembed.io.errors import InputError
+    from graphembed.registry import get_embedder
+
+    table = getattr(get_embedder(method), "parameters", None) or {}
+    alias = {(p.cli or name).replace("-", "_"): name for name, p in table.items()}
+    out = {}
+    for key, value in given.items():
+        name = key if key in table else alias.get(key, key)
+        if name in out:
+            raise InputError(f"--param: {name} given twice (as {key!r} too)")
+        out[name] = value
+    return out
 
 
 @click.group(cls=ReportingGroup)
@@ -98,7 +114,7 @@ def linkpred():
                                                     "preferential attachment.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
               help="Write ROC curves of every row to this PNG.")
-@common_options
+@common_options(EVALUATE_THREADS)
 @pass_options
 def evaluate(opts):
     """ROC-AUC and average precision of held-out edges (Grover & Leskovec, KDD 2016).
@@ -115,8 +131,17 @@ def evaluate(opts):
     from graphembed.tasks.linkpred import HEURISTICS, evaluate as run
 
     verbose = not opts["quiet"] and not opts["as_json"]
+    embedder = make_embedder(opts["method"], method_params(opts["method"], opts["params"]), seed=opts["seed"],
+                             n_jobs=opts["threads"])
+    check = getattr(embedder, "_check_params", None)
+    if check is not None:
+        check()  # a bad --param value fails before the graph is read
+    check_dependencies = getattr(embedder, "_check_dependencies", None)
+    if check_dependencies is not None:
+        check_dependencies()  # a missing extra too
+    if opts["plot_path"]:
+        require("matplotlib")
     graph = load_graph(opts)
-    embedder = make_embedder(opts["method"], opts["params"], seed=opts["seed"], n_jobs=opts["threads"])
     t0 = time.perf_counter()
     res = run(graph, embedder, holdout=opts["holdout"], operators=tuple(opts["operators"]),
               seed=opts["seed"], train_fraction=opts["train_fraction"],
@@ -160,7 +185,7 @@ def evaluate(opts):
                                               "Hadamard features trained on the graph's edges.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write the pairs to .csv, .tsv or .parquet (default: print them).")
-@common_options
+@common_options(PREDICT_THREADS)
 @pass_options
 def predict(opts):
     """Most likely new links: most similar non-adjacent pairs from the faiss index.
@@ -180,6 +205,7 @@ def predict(opts):
             raise InputError(f"{out}: unknown output extension; use .csv, .tsv or .parquet")
     from graphembed.tasks.new_links import predict as run
 
+    require("faiss")  # the candidate pairs come from a faiss index
     graph = load_graph(opts)
     t0 = time.perf_counter()
     per_node = opts["per_node"] or bool(opts["query_nodes"])

@@ -45,9 +45,14 @@ class LazyGroup(click.Group):
         import warnings
 
         argv = sys.argv[1:] if args is None else list(args)
-        if "-q" in argv or "--quiet" in argv:
-            warnings.simplefilter("ignore")
-        warnings.showwarning = _show_warning
+        with warnings.catch_warnings():  # the caller's warning state comes back afterwards
+            if "-q" in argv or "--quiet" in argv:
+                warnings.simplefilter("ignore")
+            warnings.showwarning = _show_warning
+            self._main(argv, prog_name, complete_var, **extra)
+        sys.exit(0)
+
+    def _main(self, argv, prog_name, complete_var, **extra):
         try:
             super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
         except click.exceptions.UsageError as exc:
@@ -61,7 +66,6 @@ class LazyGroup(click.Group):
         except click.exceptions.Abort:
             click.echo("graphembed: aborted", err=True)
             sys.exit(1)
-        sys.exit(0)
 
 
 def _one_line(text):

@@ -1,11 +1,19 @@
 """``graphembed node2vec``, ``graphembed deepwalk`` and ``graphembed walks``."""
 import click
 
-from graphembed.cli.common import (THREADS_HOGWILD, embedding_command, graph_input_options,
-                                   load_graph, pass_options, read_part, report, run_embedding)
-from graphembed.cli.options import estimator_kwargs, estimator_options
 from graphembed import params
-
+from graphembed.cli.common import (
+    THREADS_HOGWILD,
+    embedding_command,
+    graph_input_options,
+    load_graph,
+    pass_options,
+    read_part,
+    report,
+    require,
+    run_embedding,
+)
+from graphembed.cli.options import estimator_kwargs, estimator_options, report_options, seed_option, threads_option
 
 WALK_FLAGS = ("walks_per_node", "walk_length")
 BIAS_FLAGS = ("p", "q")
@@ -37,6 +45,7 @@ def node2vec(opts):
     \b
     graphembed node2vec datasets/karate.csv -o karate.parquet --p 0.25 --q 0.25 --seed 0
     """
+    require("gensim")  # the skip-gram: fail before the walks
     from graphembed.embed.node2vec import Node2Vec
 
     run_embedding(opts, lambda: Node2Vec(p=opts["p"], q=opts["q"], **_estimator_kwargs(opts)))
@@ -53,6 +62,7 @@ def deepwalk(opts):
     \b
     graphembed deepwalk datasets/karate.csv -o karate.w2v --seed 0
     """
+    require("gensim")
     from graphembed.embed.node2vec import DeepWalk
 
     run_embedding(opts, lambda: DeepWalk(**_estimator_kwargs(opts)))
@@ -63,11 +73,9 @@ def deepwalk(opts):
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Text file: one walk per line, original node ids separated by spaces.")
 @_walk_options
-@click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed.")
-@click.option("--threads", type=click.IntRange(min=1), default=None,
-              help="Threads (default: all cores). The walks do not depend on it.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout.")
+@seed_option()
+@threads_option("Threads (default: all cores). The walks do not depend on it.")
+@report_options()
 @pass_options
 def walks(opts):
     """node2vec random walks alone (p = q = 1: DeepWalk walks), one per line, original ids.

@@ -4,21 +4,23 @@ import time
 
 import click
 
-from graphembed.cli.common import (embedding_command, graph_input_options, load_graph,
-                                   pass_options, read_part, report, run_embedding,
-                                   run_reporting_errors)
+from graphembed import params
+from graphembed.cli.common import (
+    embedding_command,
+    graph_input_options,
+    load_graph,
+    pass_options,
+    read_part,
+    report,
+    run_embedding,
+    run_reporting_errors,
+)
+from graphembed.cli.options import THREADS_EXACT, estimator_kwargs, estimator_options, report_options, threads_option
 
 
 def _common_options(func):
-    options = [
-        click.option("--threads", type=click.IntRange(min=1), default=None,
-                     help="Threads (default: all cores). Results do not depend on it."),
-        click.option("--quiet", "-q", is_flag=True, help="No summary line."),
-        click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+    """--threads (the counts are integers: exact for any number), -q and --json."""
+    return threads_option(THREADS_EXACT)(report_options(quiet_help="No summary line.")(func))
 
 
 def _table_format(path, fmt):
@@ -252,17 +254,32 @@ def _stream_parquet(out, simple, keys, one_hop, opts, nnz):
     nnz.update(counts)
 
 
+EMBED_FLAGS = ("adjacency", "dim", "negative", "top_k", "n_iter")
+
+
+def _adjacency(ctx, param, value):
+    """'h,o1,o2' -> (h, o1, o2), as the table's default; anything else is left to the estimator,
+    which names the 28 accepted ones."""
+    try:
+        return tuple(int(x) for x in str(value).split(","))
+    except ValueError:
+        return value
+
+
+def _adjacency_option(func):
+    """--adjacency from params.ORBIT_ADJACENCY (a tuple there, typed 'h,o1,o2' here)."""
+    param = params.ORBIT_ADJACENCY["adjacency"]
+    return click.option("--adjacency", "adjacency", default=",".join(map(str, param.default)),
+                        show_default=True, callback=_adjacency, help=param.help)(func)
+
+
 @click.command(name="orbit-embed")
 @embedding_command
-@click.option("--adjacency", default="1,5,5", show_default=True,
-              help="The orbit adjacency 'h,o1,o2' to factorise (one of the 28).")
-@click.option("--dim", type=click.IntRange(min=1), default=128, show_default=True)
-@click.option("--negative", type=click.FloatRange(min=1.0), default=1.0, show_default=True,
-              help="PMI shift log(negative), as the number of negative samples of skip-gram.")
-@click.option("--top-k", type=click.IntRange(min=1), default=256, show_default=True,
-              help="Two/three-hop adjacencies: keep each row's K largest counts.")
-@click.option("--n-iter", type=click.IntRange(min=1), default=5, show_default=True,
-              help="Power iterations of the randomised SVD.")
+@_adjacency_option
+@estimator_options(params.ORBIT_ADJACENCY, ("dim", "negative", "top_k", "n_iter"), help={
+    "negative": "PMI shift log(negative), as the number of negative samples of skip-gram.",
+    "top_k": "Two/three-hop adjacencies: keep each row's K largest counts.",
+})
 @pass_options
 def orbit_embed(opts):
     """Embedding from an orbit adjacency: PPMI matrix factorised by randomised SVD.
@@ -274,7 +291,6 @@ def orbit_embed(opts):
         from graphembed.embed.orbit_features import OrbitAdjacencyEmbedding
 
         run_embedding(opts, lambda: OrbitAdjacencyEmbedding(
-            adjacency=opts["adjacency"], dim=opts["dim"], negative=opts["negative"], top_k=opts["top_k"],
-            n_iter=opts["n_iter"], random_state=opts["seed"], n_jobs=opts["threads"]))
+            **estimator_kwargs(opts, EMBED_FLAGS), random_state=opts["seed"], n_jobs=opts["threads"]))
 
     run_reporting_errors(go)

@@ -3,7 +3,9 @@ import json
 
 import click
 
-from graphembed.cli.common import pass_options, report
+from graphembed.cli.common import fail, pass_options, report, require
+from graphembed.cli.options import report_options, seed_option
+from graphembed.params import REDUCERS
 
 
 @click.command()
@@ -13,14 +15,13 @@ from graphembed.cli.common import pass_options, report
               help="Colour by label: node,label rows or a .mat 'group' (first label of each node).")
 @click.option("--clusters", "clusters_path", type=click.Path(dir_okay=False), default=None,
               help="Colour by cluster: the node,cluster file of 'graphembed cluster -o'.")
-@click.option("--reducer", type=click.Choice(["auto", "umap", "tsne", "pca"]), default="auto",
+@click.option("--reducer", type=click.Choice(REDUCERS), default="auto",
               show_default=True, help="auto: UMAP if umap-learn is installed, else t-SNE.")
 @click.option("--max-points", type=click.IntRange(min=2), default=5000, show_default=True,
               help="Subsample larger embeddings to this many points.")
 @click.option("--title", default=None, help="Plot title (default: method, reducer and node count).")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--quiet", "-q", is_flag=True, help="No summary line.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout.")
+@seed_option(0)
+@report_options("No summary line.", "Print one JSON summary on stdout.")
 @pass_options
 def plot(opts):
     """Scatter plot of a 2-D map of an embedding (UMAP, t-SNE or PCA), coloured by label.
@@ -28,6 +29,12 @@ def plot(opts):
     \b
     graphembed plot emb.parquet --labels datasets/karate_labels.csv -o emb.png
     """
+    require("matplotlib")
+    if opts["reducer"] == "umap":
+        import importlib.util
+
+        if importlib.util.find_spec("umap") is None:  # not an extra of graphembed's
+            fail("plot --reducer umap needs umap-learn: pip install umap-learn")
     from pathlib import Path
 
     from graphembed.embedding import Embedding

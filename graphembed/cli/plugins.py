@@ -2,6 +2,7 @@
 import click
 
 from graphembed.cli.common import pass_options, report
+from graphembed.cli.options import json_option, quiet_option
 
 
 def _distributions():
@@ -34,8 +35,8 @@ def _plugin_distributions():
 
 @click.command()
 @click.option("--no-devices", is_flag=True, help="Skip the device check (imports no plugin code).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
-@click.option("--quiet", "-q", is_flag=True, hidden=True)
+@json_option("Print one JSON document on stdout.")
+@quiet_option(None, hidden=True)
 @pass_options
 def plugins(opts):
     """Installed plugins: version, commands, embedders and the devices they can use.

@@ -4,7 +4,8 @@ import stat
 
 import click
 
-from graphembed.cli.common import fail, pass_options
+from graphembed.cli.common import fail, missing_extra, pass_options, require
+from graphembed.cli.options import threads_option
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
@@ -78,8 +79,7 @@ def resolve_token(opts):
                    "beyond twice this are closed at once).")
 @click.option("--heavy-threads", type=click.IntRange(min=1), default=2, show_default=True,
               help="Worker threads (and concurrent slots) for searches too large for the event loop.")
-@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
-              help="faiss threads per request (requests already run concurrently).")
+@threads_option("faiss threads per request (requests already run concurrently).", default=1)
 @click.option("--no-mmap", is_flag=True, help="Read the index into memory instead of mapping it.")
 @click.option("--access-log", is_flag=True, help="Log every request.")
 @click.option("--check", is_flag=True, help="Load the index, build the app and exit (no server).")
@@ -94,15 +94,15 @@ def serve(opts):
     Endpoints: GET /healthz, /info, /nodes/{id}/vector; POST /neighbors, /search, /similarity,
     /reload (token required); docs at /docs.
     """
+    require("fastapi", "uvicorn", "faiss", command="serve")  # before the token file or the index
     token = resolve_token(opts)
     try:
         import uvicorn  # noqa: F401
 
         from graphembed.service.app import create_app
         from graphembed.service.server import run
-    except ImportError as exc:
-        raise click.ClickException(f"serve needs FastAPI and uvicorn: pip install 'graphembed[serve]' "
-                                   f"({exc})") from None
+    except ImportError as exc:  # present but broken (a missing dependency of fastapi, say)
+        missing_extra(exc.name or "fastapi", "serve")
     import faiss
 
     faiss.omp_set_num_threads(opts["threads"])

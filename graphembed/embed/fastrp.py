@@ -12,14 +12,27 @@ For a graph with adjacency A and out-degrees D:
 with ``norm`` the per-row L2 normalisation, beta = ``normalization_strength``, w =
 ``iteration_weights`` (q = len(w), as in Neo4j GDS) and s = ``node_self_influence``.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
 import numpy as np
 
 from graphembed import params
+from graphembed._limits import check_memory
 from graphembed.base import BaseEmbedder, check_is_fitted, check_seed, numba_threads, progress
 from graphembed.embedding import Embedding
 from graphembed.graph import Graph
-from graphembed._limits import check_memory
 from graphembed.io.errors import InputError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import scipy.sparse as sp
+    from numpy.typing import ArrayLike
+    from typing_extensions import Self
+
+    from graphembed.graph import GraphLike, NodeId
 
 PROPAGATIONS = params.PROPAGATIONS
 
@@ -61,9 +74,12 @@ class FastRP(BaseEmbedder):
 
     parameters = params.FASTRP
 
-    def __init__(self, dim=128, iteration_weights=(0.0, 1.0, 1.0), normalization_strength=0.0,
-                 node_self_influence=0.0, propagation="transition", density="auto",
-                 property_dimension=None, random_state=None, n_jobs=None, verbose=False):
+    def __init__(self, dim: int = 128, iteration_weights: Sequence[float] = (0.0, 1.0, 1.0),
+                 normalization_strength: float = 0.0, node_self_influence: float = 0.0,
+                 propagation: Literal["transition", "adjacency"] = "transition",
+                 density: float | Literal["auto"] = "auto", property_dimension: int | None = None,
+                 random_state: int | np.random.Generator | None = None, n_jobs: int | None = None,
+                 verbose: bool = False) -> None:
         self.dim = dim
         self.iteration_weights = iteration_weights
         self.normalization_strength = normalization_strength
@@ -94,7 +110,7 @@ class FastRP(BaseEmbedder):
         return float(min(1.0, max(1.0 / np.sqrt(max(n_rows, 1)), 3.0 / dim)))
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, graph, features=None):
+    def fit(self, graph: GraphLike, features: np.ndarray | sp.spmatrix | sp.sparray | None = None) -> Self:
         """Embed every node of ``graph``.
 
         Parameters
@@ -126,7 +142,7 @@ class FastRP(BaseEmbedder):
         params["random_state"] = self.seed_
         return params
 
-    def projection_matrix(self, n_rows, row_offset=0):
+    def projection_matrix(self, n_rows: int, row_offset: int = 0) -> np.ndarray:
         """The random matrix R (n_rows, dim - property_dimension) float32 before degree scaling.
 
         Row i is node ``row_offset + i``; it depends only on the seed and the node's index.
@@ -187,8 +203,12 @@ class FastRP(BaseEmbedder):
 
     def _propagate(self, graph, x0):
         """Run the propagation from X_0 = ``x0`` (overwritten); returns the embedding (n, dim)."""
-        from graphembed._kernels.spmm import (accumulate_normalized, dense_to_csr, propagate_accumulate,
-                                              propagate_accumulate_sparse)
+        from graphembed._kernels.spmm import (
+            accumulate_normalized,
+            dense_to_csr,
+            propagate_accumulate,
+            propagate_accumulate_sparse,
+        )
 
         weighted = graph.weights is not None
         w_arr = graph.weights if weighted else np.empty(0, np.float32)
@@ -219,7 +239,8 @@ class FastRP(BaseEmbedder):
         return acc
 
     # ------------------------------------------------------------------ new nodes
-    def transform_new(self, src, dst, weights=None, new=None):
+    def transform_new(self, src: Sequence[NodeId], dst: Sequence[NodeId], weights: ArrayLike | None = None,
+                      new: Sequence[NodeId] | None = None) -> Embedding:
         """Embed nodes that were not in the fitted graph from their edges to fitted nodes.
 
         Each edge (src[i], dst[i]) joins a new node to a known node or two new nodes; edges
@@ -243,26 +264,27 @@ class FastRP(BaseEmbedder):
         degrees (B and C). This is exact for that formula; step k only propagates the fitted
         rows within q - k hops of a new node (q = len(iteration_weights)), since no other row
         reaches a new node's last iterate, so the cost is that of the new nodes'
-        neighbourhood, not of the whole graph.
+        neighbourhood, not of the whole graph. The fitted nodes' iterates are not changed by the
+        new edges, and a new node has no random row of its own, so ``node_self_influence`` and
+        node features add nothing for new nodes.
 
-        How it differs from a refit with the new nodes (the approximations, both chosen by
-        measurement with the inductive protocol of ``benchmarks/fastrp.py``: fit on 90% of
-        BlogCatalog, embed the other 10%, classify them):
+        Parameters
+        ----------
+        src, dst : sequences (m,) of node ids, the new edges.
+        weights : sequence (m,) of finite non-negative floats, or None.
+        new : sequence of the new nodes' ids, or None (the sources that match no fitted node).
 
-        - the fitted nodes' iterates X_k are the fitted ones: the new edges do not feed back
-          into them (their degrees, walks through new nodes). New nodes thus average exactly
-          the vectors that a model trained on the fitted embedding saw. Feeding the new edges
-          back (an exact union-graph propagation) did worse on BlogCatalog: mean Macro-F1 gap
-          to the full fit -0.021 against -0.017 over five held-out splits, Micro-F1 gap -0.021
-          against -0.011;
-        - a new node has no random row of its own (Y_0 = 0), so its vector lacks the walks
-          that return to it (a fitted node has this self term). A fresh random row would be a
-          direction that the fitted embedding never saw: with it in an exact union
-          propagation, held-out Macro-F1 on BlogCatalog fell from 0.265 to 0.11 (one split).
-          ``node_self_influence`` and node features add nothing for new nodes.
-
-        Returns an Embedding of the new nodes in order of first appearance; a new node with no
+        Returns
+        -------
+        Embedding (n_new, dim) of the new nodes in order of first appearance; a new node with no
         walk of at most q steps to a fitted node gets a zero vector.
+
+        Raises
+        ------
+        InputError : an id that is neither a fitted node nor a new one, no edge joining a new
+            node to a fitted one, mismatched lengths, or negative / non-finite weights.
+
+        Design and measurements: docs/decisions/fastrp-new-nodes.md.
         """
         check_is_fitted(self, "embedding_")
         graph = self.graph_

@@ -19,20 +19,39 @@ E[Phi1 Phi2^T] = K (W is symmetric). Each row has at most ``n_walks (1 + E[lengt
 (``n_walks / p_halt``), so features cost O(n m / p_halt) time and memory instead of the O(n^3)
 of a dense matrix function.
 """
+from __future__ import annotations
+
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from graphembed import params
-from graphembed.base import BaseEmbedder, check_is_fitted, check_seed, derive_seed, numba_threads, progress
-from graphembed.embedding import Embedding
-from graphembed.embed.grf_modulation import (FAMILIES, MAX_TERMS, canonical_kernel,
-                                             custom_alpha, deconvolve, kernel_alpha, kernel_function,
-                                             learn_modulation, radius_of_convergence, self_convolve,
-                                             truncation_length)
-from graphembed.graph import Graph
 from graphembed._limits import check_memory
+from graphembed.base import BaseEmbedder, check_is_fitted, check_seed, derive_seed, numba_threads, progress
+from graphembed.embed.grf_modulation import (
+    FAMILIES,
+    MAX_TERMS,
+    canonical_kernel,
+    custom_alpha,
+    deconvolve,
+    kernel_alpha,
+    kernel_function,
+    learn_modulation,
+    radius_of_convergence,
+    self_convolve,
+    truncation_length,
+)
+from graphembed.embedding import Embedding
+from graphembed.graph import Graph
 from graphembed.io.errors import InputError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from typing_extensions import Self
+
+    from graphembed.graph import GraphLike
 
 KERNEL_MATRIX_MAX_NODES = 10_000
 SERIAL_WALKS = 100_000
@@ -109,9 +128,13 @@ class GraphRandomFeatures(BaseEmbedder):
     name = "grf"
     parameters = params.GRF
 
-    def __init__(self, kernel="diffusion", beta=1.0, sigma2=None, power=2, n_walks=64, p_halt=0.5,
-                 normalize=True, independent=True, modulation=None, max_length=None, tol=1e-6,
-                 dim=128, projection_nnz=None, random_state=None, n_jobs=None, verbose=False):
+    def __init__(self, kernel: str | Sequence[float] | np.ndarray = "diffusion", beta: float = 1.0,
+                 sigma2: float | None = None, power: int = 2, n_walks: int = 64, p_halt: float = 0.5,
+                 normalize: bool = True, independent: bool = True,
+                 modulation: Sequence[float] | np.ndarray | None = None, max_length: int | None = None,
+                 tol: float = 1e-6, dim: int = 128, projection_nnz: int | None = None,
+                 random_state: int | np.random.Generator | None = None, n_jobs: int | None = None,
+                 verbose: bool = False) -> None:
         self.kernel = kernel
         self.beta = beta
         self.sigma2 = sigma2
@@ -153,7 +176,7 @@ class GraphRandomFeatures(BaseEmbedder):
         return self.kernel
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, graph):
+    def fit(self, graph: GraphLike) -> Self:
         """Build the walk features of every node of ``graph``.
 
         Parameters
@@ -388,7 +411,7 @@ class GraphRandomFeatures(BaseEmbedder):
         return self
 
     # ------------------------------------------------------------------ embedding
-    def transform(self):
+    def transform(self) -> Embedding:
         """Dense Embedding (n, dim): the averaged features (Phi1 + Phi2) / 2 times a seeded
         sparse random projection R (n, dim) with ``projection_nnz`` entries +-1/sqrt(k) per
         row, so E_R[e_i . e_j] = phi(i) . phi(j) (an estimate of K_ij off the diagonal)."""

@@ -24,16 +24,24 @@ stream from ``(seed, chunk index)``, and the chunks of a round run in a ``prange
 without locks (as the authors' program does), so the bits differ from run to run and the
 contract is the quality, not the bits.
 """
+from __future__ import annotations
+
 import time
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from graphembed import params
+from graphembed._limits import check_memory
 from graphembed.base import BaseEmbedder, check_seed, numba_threads, progress
 from graphembed.embedding import Embedding
 from graphembed.graph import Graph
-from graphembed._limits import check_memory
 from graphembed.io.errors import InputError
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from graphembed.graph import GraphLike
 
 # Default samples per order: this many per stored adjacency entry (an undirected edge counts
 # twice), but at least MIN_DEFAULT_SAMPLES.
@@ -94,8 +102,10 @@ class LINE(BaseEmbedder):
 
     parameters = params.LINE
 
-    def __init__(self, order="both", dim=128, n_samples=None, negative=5, learning_rate=0.025,
-                 random_state=None, n_jobs=None, verbose=False):
+    def __init__(self, order: Literal[1, 2, "1", "2", "both"] = "both", dim: int = 128,
+                 n_samples: int | None = None, negative: int = 5, learning_rate: float = 0.025,
+                 random_state: int | np.random.Generator | None = None, n_jobs: int | None = None,
+                 verbose: bool = False) -> None:
         self.order = order
         self.dim = dim
         self.n_samples = n_samples
@@ -121,7 +131,7 @@ class LINE(BaseEmbedder):
             raise InputError("every edge weight is zero: LINE samples edges by weight")
         return order
 
-    def default_samples(self, graph):
+    def default_samples(self, graph: Graph) -> int:
         """Samples per order used when ``n_samples`` is None."""
         return max(DEFAULT_SAMPLES_PER_ENTRY * int(graph.nnz), MIN_DEFAULT_SAMPLES)
 
@@ -150,7 +160,7 @@ class LINE(BaseEmbedder):
         return dict(src=src, weighted=weighted, edge_prob=edge_prob, edge_alias=edge_alias,
                     neg_prob=neg_prob, neg_alias=neg_alias)
 
-    def fit(self, graph):
+    def fit(self, graph: GraphLike) -> Self:
         """Train on ``graph`` (a Graph, or a scipy sparse matrix / networkx graph)."""
         from graphembed._kernels.line import init_uniform, line_sgd_round, sigmoid_table
 

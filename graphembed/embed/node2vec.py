@@ -20,27 +20,34 @@ PecanPy's PreComp mode).
 Walks are seeded per walk from (seed, walk index): they are identical for any thread count.
 
 Skip-gram: gensim reads the walks as an iterable of token lists (node indices as str), with the
-vocabulary counted in numba so gensim makes no counting pass. On BlogCatalog (2 cores) this
-route trained as fast as or faster than gensim's ``corpus_file`` route (walks written in chunks
-to a temporary text file) in every run of ``benchmarks/node2vec.py``; the file route is used
-only when the walks would take more than ``ITERABLE_MAX_BYTES`` as an int32 array, since it
-never holds them all in memory. On that route the learning rate is scheduled by hand (one
-gensim ``train`` call per epoch, see :func:`_train_corpus_file`): gensim's ``corpus_file`` mode
-left alone decays each worker's rate against the whole corpus while the worker reads only
-1/workers of it, so with 2 workers the rate ended an epoch near ``alpha / 2`` instead of
-``min_alpha``; both routes now run the same linear schedule. gensim is bit-reproducible only
-with one worker: with ``n_jobs=1`` and a fixed ``random_state`` the embedding is reproducible;
-with several workers the walks are still identical but the vectors differ slightly from run to
-run.
+vocabulary counted in numba so gensim makes no counting pass; when the walks would take more than
+``ITERABLE_MAX_BYTES`` as an int32 array they go through a temporary ``corpus_file`` instead,
+written in chunks (see :func:`_train_corpus_file`). Both routes run the same linear learning-rate
+schedule. gensim is bit-reproducible only with one worker: with ``n_jobs=1`` and a fixed
+``random_state`` the embedding is reproducible; with several workers the walks are still
+identical but the vectors differ slightly from run to run.
+
+Design and measurements: docs/decisions/node2vec-skipgram.md.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from graphembed import params
+from graphembed._limits import check_memory
 from graphembed.base import BaseEmbedder, check_seed, numba_threads, progress
 from graphembed.embedding import Embedding
 from graphembed.graph import Graph
-from graphembed._limits import check_memory
 from graphembed.io.errors import InputError
+
+if TYPE_CHECKING:
+    import os
+
+    from typing_extensions import Self
+
+    from graphembed.graph import GraphLike
 
 # Walks generated (and written) per chunk while fitting: bounds the memory of the walks.
 CHUNK_WALKS = 1 << 16
@@ -65,7 +72,7 @@ class Node2Vec(BaseEmbedder):
     sample : float, gensim's frequent-token down-sampling threshold (0 disables).
     alpha, min_alpha : float, skip-gram learning rate, decayed linearly to ``min_alpha`` over
         all epochs (on both corpus routes). The defaults are gensim's (and the reference
-        node2vec code's); see Notes for why they were kept.
+        node2vec code's).
     random_state : None, int or numpy Generator.
     n_jobs : threads for the walks (numba) and for gensim (None or -1: all cores). The walks
         do not depend on it; the vectors are bit-reproducible only with ``n_jobs=1``.
@@ -84,29 +91,11 @@ class Node2Vec(BaseEmbedder):
     Walks are int32 arrays (n_nodes * walks_per_node, walk_length); walk ``w`` starts at node
     ``w % n_nodes``. A walk that reaches a node without out-edges (a sink of a directed graph,
     or an isolated node) stops there and the rest of its row is ``-1``. For directed graphs the
-    "distance 1" case of the bias means the arc ``t -> x``.
+    "distance 1" case of the bias means the arc ``t -> x``. gensim reads the walks round by
+    round, start nodes in index order. ``sample=0`` (no down-sampling) is worth trying on
+    hub-dominated weighted graphs.
 
-    Skip-gram defaults, measured with ``benchmarks/node2vec_quality.py`` (node2vec paper
-    settings, Macro-F1 of the paper's protocol, mean of 3 seeds, one gensim worker): a higher
-    learning rate (alpha 0.05 decayed to 1e-4, or 0.025 decayed only to 0.0126, which is what
-    gensim's ``corpus_file`` mode ran with 2 workers before its schedule was fixed here) scores
-    better on BlogCatalog (0.251 against 0.239) but worse on PPI (0.174 against 0.183) and
-    Wikipedia (0.096 against 0.111), so gensim's 0.025 -> 1e-4 stays. ``sample=0`` (no
-    down-sampling of frequent nodes) changed BlogCatalog and PPI by less than the seed-to-seed
-    spread (0.238 against 0.239, 0.182 against 0.183) but raised Wikipedia, a weighted graph
-    whose five heaviest nodes hold a quarter of the weight, from 0.111 to 0.124; ``sample=1e-4``
-    dropped it to 0.056. So ``sample=0`` is worth trying on hub-dominated weighted graphs; the
-    default stays gensim's 1e-3 (it also trains fewer tokens there). That protocol's
-    classifier (liblinear, C = 1, unscaled features) is not scale-invariant: multiplying the
-    same vectors by 2 moves Macro-F1 by +0.005 on BlogCatalog, -0.013 on PPI and +0.015 on
-    Wikipedia, so part of any difference between settings (or implementations) is the vectors'
-    norm, not their quality. (The learning rate's gain on BlogCatalog is not only that: the
-    default's vectors doubled score 0.243, the higher rate's 0.251 with a 20% larger norm.)
-
-    gensim reads the walks round by round, start nodes in index order. Handing it the same walks
-    in a random order, as PecanPy does, scored lower on BlogCatalog (2 workers, seeds 0-4, each
-    run 2 or 3 times: 0.2356 +- 0.0020 all walks shuffled, 0.2360 +- 0.0023 shuffled within each
-    round, against 0.2378 +- 0.0014 in index order), so the order stays.
+    Design and measurements: docs/decisions/node2vec-skipgram.md.
 
     Examples
     --------
@@ -126,9 +115,11 @@ class Node2Vec(BaseEmbedder):
 
     parameters = params.NODE2VEC
 
-    def __init__(self, dim=128, walks_per_node=10, walk_length=80, window=10, p=1.0, q=1.0,
-                 epochs=1, negative=5, min_count=0, sample=1e-3, alpha=0.025, min_alpha=1e-4,
-                 random_state=None, n_jobs=None, verbose=False):
+    def __init__(self, dim: int = 128, walks_per_node: int = 10, walk_length: int = 80, window: int = 10,
+                 p: float = 1.0, q: float = 1.0, epochs: int = 1, negative: int = 5, min_count: int = 0,
+                 sample: float = 1e-3, alpha: float = 0.025, min_alpha: float = 1e-4,
+                 random_state: int | np.random.Generator | None = None, n_jobs: int | None = None,
+                 verbose: bool = False) -> None:
         self.dim = dim
         self.walks_per_node = walks_per_node
         self.walk_length = walk_length
@@ -204,7 +195,7 @@ class Node2Vec(BaseEmbedder):
         check_memory(4 * n_walks * int(self.walk_length),
                      f"{n_walks} walks of length {self.walk_length} held in memory (int32)")
 
-    def walks(self, graph):
+    def walks(self, graph: GraphLike) -> np.ndarray:
         """All walks as an int32 array (n_nodes * walks_per_node, walk_length) of node indices.
 
         Walk ``w`` starts at node ``w % n_nodes`` (round ``w // n_nodes``); ``-1`` pads walks
@@ -219,7 +210,7 @@ class Node2Vec(BaseEmbedder):
             return self._walk_chunk(sampler, seed, 0, graph.n_nodes * int(self.walks_per_node),
                                     int(self.walk_length))
 
-    def save_walks(self, graph, path):
+    def save_walks(self, graph: GraphLike, path: str | os.PathLike[str]) -> int:
         """Write the walks to ``path`` as text, one walk per line, original node ids separated
         by single spaces (the ``-1`` padding is dropped). Written atomically in chunks, so the
         walks never sit in memory all at once. Returns the number of walks."""
@@ -247,7 +238,7 @@ class Node2Vec(BaseEmbedder):
             raise ImportError(f"{type(self).__name__} needs gensim for skip-gram: "
                               "pip install 'graphembed[gensim]'") from None
 
-    def fit(self, graph):
+    def fit(self, graph: GraphLike) -> Self:
         """Generate the walks and train skip-gram on them."""
         graph = Graph.coerce(graph)
         self._validate_walks(graph)  # every declared parameter, the walks' and skip-gram's
@@ -409,9 +400,10 @@ class DeepWalk(Node2Vec):
     name = "deepwalk"
     parameters = params.DEEPWALK
 
-    def __init__(self, dim=128, walks_per_node=10, walk_length=80, window=10, epochs=1, negative=5,
-                 min_count=0, sample=1e-3, alpha=0.025, min_alpha=1e-4, random_state=None,
-                 n_jobs=None, verbose=False):
+    def __init__(self, dim: int = 128, walks_per_node: int = 10, walk_length: int = 80, window: int = 10,
+                 epochs: int = 1, negative: int = 5, min_count: int = 0, sample: float = 1e-3,
+                 alpha: float = 0.025, min_alpha: float = 1e-4, random_state: int | np.random.Generator | None = None,
+                 n_jobs: int | None = None, verbose: bool = False) -> None:
         super().__init__(dim=dim, walks_per_node=walks_per_node, walk_length=walk_length,
                          window=window, epochs=epochs, negative=negative, min_count=min_count,
                          sample=sample, alpha=alpha, min_alpha=min_alpha,

@@ -3,6 +3,10 @@
 The counting itself lives in :mod:`graphembed.structure.orbits`; these estimators turn its
 counts into an :class:`~graphembed.embedding.Embedding`.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from graphembed import params
@@ -11,6 +15,11 @@ from graphembed.embedding import Embedding
 from graphembed.graph import Graph
 from graphembed.io.errors import InputError
 from graphembed.structure.orbits import orbit_adjacency, orbit_counts, parse_adjacencies
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from graphembed.graph import GraphLike
 
 
 class OrbitFeatures(BaseEmbedder):
@@ -38,11 +47,12 @@ class OrbitFeatures(BaseEmbedder):
     name = "orbits"
     parameters = params.ORBITS
 
-    def __init__(self, log=True, n_jobs=None):
+    def __init__(self, log: bool = True, n_jobs: int | None = None) -> None:
         self.log = log
         self.n_jobs = n_jobs
 
-    def fit(self, graph):
+    def fit(self, graph: GraphLike) -> Self:
+        """Count the orbits of every node of ``graph`` (read as undirected)."""
         graph = Graph.coerce(graph)
         self._check_params()
         counts = orbit_counts(graph, self.n_jobs)
@@ -86,8 +96,9 @@ class OrbitAdjacencyEmbedding(BaseEmbedder):
     name = "orbit-adjacency"
     parameters = params.ORBIT_ADJACENCY
 
-    def __init__(self, adjacency=(1, 5, 5), dim=128, negative=1.0, top_k=256, n_iter=5,
-                 random_state=None, n_jobs=None):
+    def __init__(self, adjacency: tuple[int, int, int] | list[int] | str = (1, 5, 5), dim: int = 128,
+                 negative: float = 1.0, top_k: int | None = 256, n_iter: int = 5,
+                 random_state: int | np.random.Generator | None = None, n_jobs: int | None = None) -> None:
         self.adjacency = adjacency
         self.dim = dim
         self.negative = negative
@@ -96,7 +107,8 @@ class OrbitAdjacencyEmbedding(BaseEmbedder):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def fit(self, graph):
+    def fit(self, graph: GraphLike) -> Self:
+        """Count the orbit adjacency of ``graph`` and factorise its shifted PPMI."""
         import scipy.sparse as sp
 
         graph = Graph.coerce(graph)

@@ -21,12 +21,18 @@ from pathlib import Path
 
 import numpy as np
 
-from graphembed.index.policy import (DEFAULT_EF_CONSTRUCTION, DEFAULT_EF_SEARCH, _with_refine,
-                                     check_factory, choose_factory, default_ef_search)
+from graphembed.index.policy import (
+    DEFAULT_EF_CONSTRUCTION,
+    DEFAULT_EF_SEARCH,
+    _with_refine,
+    check_factory,
+    choose_factory,
+    default_ef_search,
+)
 from graphembed.index.results import Neighbors
 from graphembed.io.errors import InputError
+from graphembed.params import INDEX_METRICS as METRICS  # one list, shared with the CLI
 
-METRICS = ("cosine", "ip", "l2")
 FORMAT = "graphembed-index"
 FORMAT_VERSION = 1
 INDEX_FILE = "index.faiss"

@@ -39,13 +39,13 @@ def choose_factory(n, dim, available=None):
     """The faiss factory string ``index="auto"`` uses for ``n`` vectors of ``dim``.
 
     * ``Flat`` (exact) up to 50,000 vectors;
-    * ``HNSW32`` up to 100,000 vectors and ``HNSW48`` beyond (recall@10 on 1M FastRP vectors at
-      efSearch 128: 0.92 with M = 32, 0.95 with M = 48; see ``benchmarks/index.py``), when the
-      vectors plus the graph (about 4 dim + 8.8 M + 16 bytes per vector) fit in half of the
-      available memory;
+    * ``HNSW32`` up to 100,000 vectors and ``HNSW48`` beyond, when the vectors plus the graph
+      (about 4 dim + 8.8 M + 16 bytes per vector) fit in half of the available memory;
     * ``IVF{4 sqrt n},Flat`` when the vectors fit in 3/4 of the available memory;
-    * otherwise ``IVF{4 sqrt n},PQ{dim/4}x8,RFlat``: compressed codes re-ranked exactly (plain
-      IVF-PQ recall is about 0.5; with ``RFlat`` the full vectors are mmapped from disk).
+    * otherwise ``IVF{4 sqrt n},PQ{dim/4}x8,RFlat``: compressed codes re-ranked exactly (the
+      full vectors are mmapped from disk).
+
+    Design and measurements: docs/decisions/auto-index.md.
     """
     available = available_memory_bytes() if available is None else available
     if n <= AUTO_FLAT_MAX:

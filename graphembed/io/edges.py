@@ -14,9 +14,9 @@ from graphembed.io.errors import InputError, located
 from graphembed.io.matfile import read_mat
 from graphembed.io.nodes import read_node_file
 from graphembed.io.text import COMMENT_PREFIXES, open_text, quote, short, utf8_error
+from graphembed.params import INPUT_FORMATS as FORMATS  # one list, shared with the CLI
 
 TEXT_EXTENSIONS = {".csv", ".tsv", ".txt", ".edges", ".edgelist", ".el", ".tab", ".dat", ".snap"}
-FORMATS = ("csv", "parquet", "mat", "gml", "npz")
 # Column words that mark a header even above string ids. No single letters: "a b" is an edge.
 _HEADER_WORDS = {
     "source", "target", "src", "dst", "from", "to", "node1", "node2", "node_1", "node_2",
@@ -553,9 +553,9 @@ def _parquet_ids(path, col, name):
 
 
 def _read_npz(path):
-    import scipy.sparse as sp
-
     import zipfile
+
+    import scipy.sparse as sp
 
     if not zipfile.is_zipfile(path):
         raise InputError(f"{path}: not a scipy sparse .npz file (not a zip archive)")

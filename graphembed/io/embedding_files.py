@@ -205,9 +205,8 @@ def _write_delimited(emb, tmp, delimiter):
 
 
 def _read_delimited(path, delimiter):
-    import pyarrow.csv as pacsv
-
     import pyarrow as pa
+    import pyarrow.csv as pacsv
 
     with open(path, "rb") as fh:
         first = fh.readline().decode("utf-8-sig", errors="replace").rstrip("\r\n")

@@ -29,8 +29,7 @@ import numpy as np
 
 from graphembed.base import BaseEstimator
 from graphembed.io.errors import InputError
-from graphembed.structure.hom_counting import (EliminationPlan, as_graph, elimination_order,
-                                               tree_decomposition)
+from graphembed.structure.hom_counting import EliminationPlan, as_graph, elimination_order, tree_decomposition
 from graphembed.structure.motifs import Motif
 
 REPRESENTATIONS = ("log1p", "density", "count")

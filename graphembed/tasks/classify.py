@@ -26,9 +26,8 @@ import warnings
 import numpy as np
 
 from graphembed.io.errors import InputError
-from graphembed.io.nodes import Labels, read_labels
-
-PROTOCOLS = ("topk", "threshold")
+from graphembed.io.nodes import Labels, read_labels  # noqa: F401 - read_labels is re-exported (graphembed.tasks.classify.read_labels)
+from graphembed.params import CLASSIFY_PROTOCOLS as PROTOCOLS  # one list, shared with the CLI
 
 
 # ---------------------------------------------------------------------------- prediction rules

@@ -21,10 +21,10 @@ import numpy as np
 
 from graphembed.graph import Graph
 from graphembed.io.errors import InputError
+from graphembed.params import OPERATORS  # one list, shared with the CLI
 from graphembed.registry import make_embedder
 from graphembed.tasks.edge_split import split_edges
 
-OPERATORS = ("average", "hadamard", "weighted_l1", "weighted_l2")
 HEURISTICS = ("common_neighbors", "jaccard", "adamic_adar", "preferential_attachment")
 
 

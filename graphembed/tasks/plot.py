@@ -8,8 +8,8 @@ readable and fast; the title says how many points are shown.
 import numpy as np
 
 from graphembed.io.errors import InputError
+from graphembed.params import REDUCERS  # one list, shared with the CLI
 
-REDUCERS = ("auto", "umap", "tsne", "pca")
 MAX_LEGEND = 12
 HEURISTIC_NAMES = ("common_neighbors", "jaccard", "adamic_adar", "preferential_attachment")
 

@@ -10,7 +10,6 @@ import gzip
 import io
 import json
 import sys
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 

@@ -2,6 +2,7 @@
 import click
 
 from graphembed.cli.common import embedding_command, graph_input_options, pass_options
+from graphembed.cli.options import report_options, seed_option, threads_option
 
 MODELS = ("gcn", "sage", "gat", "grand")
 PLANETOID = ("cora", "citeseer", "pubmed")
@@ -80,10 +81,9 @@ def gnn():
 @device_options
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write node,label,predicted,split as CSV.")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--threads", type=click.IntRange(min=1), default=None, help="torch CPU threads.")
-@click.option("--quiet", "-q", is_flag=True)
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout.")
+@seed_option(0)
+@threads_option("torch CPU threads.")
+@report_options("No progress output.", "Print one JSON summary on stdout.")
 @pass_options
 def train(opts):
     """Node classification with GCN, GraphSAGE, GAT or GRAND.

@@ -117,8 +117,7 @@ def _train(graph, features, labels, masks, model, *, device, amp, batching, batc
     import torch
     import torch.nn.functional as F
 
-    from graphembed_gnn.data import edge_index as make_edge_index
-    from graphembed_gnn.data import resolve_device
+    from graphembed_gnn.data import edge_index as make_edge_index, resolve_device
     from graphembed_gnn.models import build_model
 
     dev = resolve_device(device)

@@ -2,7 +2,6 @@ import os
 
 import numpy as np
 import pytest
-
 import torch
 
 # Tiny graphs gain nothing from threads, and busy-waiting OpenMP threads crawl on a loaded machine.

@@ -6,7 +6,8 @@ import click
 
 from graphembed._limits import MAX_SAMPLES
 from graphembed.cli.common import graph_input_options, load_graph, parse_float_list, pass_options, report
-from graphembed.cli.options import count_callback
+from graphembed.cli.options import THREADS_EXACT, count_callback, report_options, seed_option, threads_option
+from graphembed.params import INPUT_FORMATS
 
 OBSERVABLES = ("density", "conditional", "profile", "macc")
 def _default_target(spec):
@@ -44,11 +45,9 @@ def _default_target(spec):
               help="Average each observation over one node's exact conditional law (auto: Glauber only).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write the result as CSV (macc: the k x k matrix; profile: one row per threshold).")
-@click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed.")
-@click.option("--threads", type=click.IntRange(min=1), default=None,
-              help="Threads (default: all cores). Results do not depend on it.")
-@click.option("--quiet", "-q", is_flag=True, help="No summary line.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@seed_option()
+@threads_option(THREADS_EXACT)
+@report_options(quiet_help="No summary line.", json_help="Print one JSON document on stdout.")
 @pass_options
 def homs(opts):
     """Sample random homomorphisms of a motif into the graph (Lyu, Memoli & Sivakoff, JMLR 2023).
@@ -152,11 +151,10 @@ def _write_result_csv(r, path):
               help="P(pattern size <= max) = 0.99 (default: the largest graph, at most 30).")
 @click.option("--representation", type=click.Choice(["log1p", "density", "count"]), default="log1p",
               show_default=True)
-@click.option("--input-format", type=click.Choice(["csv", "parquet", "mat", "gml", "npz"]),
+@click.option("--input-format", type=click.Choice(INPUT_FORMATS),
               help="Format of every input graph (default: from each extension).")
-@click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed (patterns).")
-@click.option("--quiet", "-q", is_flag=True, help="No summary line.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout.")
+@seed_option(help="Random seed (patterns).")
+@report_options(quiet_help="No summary line.")
 @pass_options
 def hom_embed(opts):
     """Homomorphism-count embeddings of graph files (Welke et al., ICML 2023).

@@ -168,9 +168,11 @@ def cli_symptoms(work):
               ("plot t-SNE", ["plot", "p.parquet", "-o", "p.png", "--reducer", "tsne"], ["t-sne", "tsne"]),
               ("orbits", ["orbits", "datasets/karate.csv", "-o", "o.parquet"], ["orbit"]),
               ("index build", ["index", "build", "p.parquet", "-o", "p.index"], ["index"])]
-    for label, args, words in checks:
+    for label, args, _words in checks:
         proc = run(args, cwd=work, tty=True)
-        shown = [w for w in words if w in proc.stdout.lower()]
+        # a tqdm bar: "desc:  50%|#####     | 1/2" (not just the words, which the summary line has)
+        bars = re.findall(r"([^\r\n|]*?)\s*\d+%\|", proc.stdout)
+        shown = sorted({b.strip() or "(no label)" for b in bars})
         quiet = run(args + ["-q"], cwd=work, tty=True)
         row(f"long work is silent: {label}",
             f"bar on a terminal: {'yes (' + ', '.join(shown) + ')' if shown else 'no'}; with -q: "

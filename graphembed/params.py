@@ -137,7 +137,8 @@ VERBOSE = Param("bool", False, help="Show a progress bar on stderr.")
 
 
 def _is_bool(value) -> bool:
-    return isinstance(value, bool) or type(value).__name__ == "bool_"  # numpy's bool too
+    return isinstance(value, bool) or (type(value).__module__ == "numpy"  # numpy's bool too:
+                                       and type(value).__name__ in ("bool_", "bool"))  # 1.x, 2.x
 
 
 def _classes(instances):
@@ -246,6 +247,7 @@ GRF = {
 ORBITS = {
     "log": Param("bool", True, help="log(1 + counts), standardised per column; False: raw counts."),
     "n_jobs": THREADS,
+    "verbose": VERBOSE,
 }
 
 
@@ -259,6 +261,66 @@ ORBIT_ADJACENCY = {
     "n_iter": Param("int", 5, low=1, help="Power iterations of the randomised SVD."),
     "random_state": SEED,
     "n_jobs": THREADS,
+    "verbose": VERBOSE,
 }
 
 DEEPWALK = {k: v for k, v in NODE2VEC.items() if k not in ("p", "q")}
+
+
+# Homomorphisms (graphembed.structure). Checked by hand in fit besides the tables: that the motif
+# parses and is connected, root < the motif's nodes, node weights (length n, finite, > 0, or a
+# dict covering every node), max_size >= min_size, and at least one pattern.
+HOM_CHAINS = ("pivot", "glauber")  # graphembed.structure.hom_sampling.CHAINS
+HOM_REPRESENTATIONS = ("log1p", "density", "count")  # graphembed.structure.hom_embedding
+
+HOM_SAMPLER = {
+    "motif": Param("str", "path:3", instances=("graphembed.structure.motifs.Motif",),
+                   help="Motif F: path:k, cycle:k, star:r, clique:k, edge, triangle or edges:0-1,1-2,... "
+                        "(connected)."),
+    "chain": Param("str", "pivot", choices=HOM_CHAINS,
+                   help="pivot (exact MH root move + tree redraws) or glauber (one node per step)."),
+    "n_steps": Param("int", 1_000_000, low=1, cli="steps",
+                     help="Chain steps to observe, all chains together."),
+    "n_chains": Param("int", 8, low=1, cli="chains", help="Independent chains, run in parallel."),
+    "burn_in": Param("int", 1000, low=0, help="Steps each chain runs before it is observed."),
+    "thin": Param("int", 1, low=1, help="Observe every thin-th state."),
+    "root": Param("int", None, low=0, also=(None,),
+                  help="Motif node to root the spanning tree at (None: its centre)."),
+    "lazy": Param("bool", "auto", also=("auto",),
+                  help="Lazy random walk (auto: iff a component of the graph is bipartite)."),
+    "restart": Param("float", "auto", low=0, high=1, high_open=True, also=("auto",),
+                     help="Probability of an exact draw from pi per step (auto: 0.01 iff several "
+                          "components have edges)."),
+    "n_batches": Param("int", 25, low=1, help="Batches per chain for the batch-means standard error."),
+    "node_weights": Param("floats", None, also=(None,), instances=(dict, "numpy.ndarray"),
+                          help="Node weights nu > 0, one per node in the graph's order (or a "
+                               "{node: weight} dict)."),
+    "rao_blackwell": Param("bool", "auto", also=("auto",),
+                           help="Average each observation over one node's exact conditional law "
+                                "(auto: Glauber only)."),
+    "random_state": SEED,
+    "n_jobs": THREADS,
+}
+
+
+HOM_EMBEDDING = {
+    "n_patterns": Param("int", 50, low=0, cli="patterns",
+                        help="Random partial k-tree patterns (after the 4 fixed ones)."),
+    "min_size": Param("int", 3, low=1, help="Smallest random pattern size (nodes)."),
+    "max_size": Param("int", None, low=1, also=(None,),
+                      help="P(pattern size <= max_size) = 0.99, at least min_size (None: the largest "
+                           "graph, at most size_cap)."),
+    "edge_keep": Param("float", 0.9, low=0, low_open=True, high=1,
+                       help="Probability of keeping each edge of the random k-tree."),
+    "treewidth_poisson": Param("float", 0.5, low=0, help="Mean of the Poisson part of the treewidth draw."),
+    "max_treewidth": Param("int", None, low=1, also=(None,),
+                           help="Cap on the treewidth k of a random pattern (None: the largest k whose "
+                                "n^k DP tables fit memory_budget on the largest graph)."),
+    "fixed_patterns": Param("bool", True, help="Prepend the node, edge, 2-path and triangle counts."),
+    "representation": Param("str", "log1p", choices=HOM_REPRESENTATIONS,
+                            help="log1p (log(1 + hom)), density (hom / n^|F|) or count."),
+    "size_cap": Param("int", 30, low=1, help="Cap for the automatic max_size."),
+    "memory_budget": Param("float", 2e7, low=1, help="Float64 entries the DP may hold at once for one graph."),
+    "random_state": SEED,
+    "verbose": VERBOSE,
+}

@@ -30,10 +30,42 @@ FAST = {
 }
 SEEDED = {"random_state": 0}
 NAMES = available_embedders()
+# Estimators outside the embedder registry: the homomorphism classes (graphembed.structure).
+OTHERS = {"hom-sampler": "HomomorphismSampler", "hom-embedding": "HomomorphismEmbedding"}
+FAST.update({"hom-sampler": dict(motif="cycle:4", n_steps=2000, n_chains=2, burn_in=10),
+             "hom-embedding": dict(n_patterns=3, max_size=5)})
+ALL = NAMES + list(OTHERS)
+
+
+def _class(name):
+    if name in OTHERS:
+        import graphembed.structure as structure
+
+        return getattr(structure, OTHERS[name])
+    return get_embedder(name)
+
+
+def _fit(est, graph):
+    """``est`` fitted on ``graph`` (a graph-level estimator: on the list of it)."""
+    return est.fit([graph] if est.graph_level else graph)
+
+
+def _output(est, graph):
+    """A fitted estimator's output as an array: the embedding's vectors, a graph-level
+    estimator's rows for ``graph``, or a sampler's density estimate."""
+    if est.graph_level:
+        return est.transform([graph])
+    if not hasattr(est, "transform"):
+        return np.atleast_1d(est.density().estimate)
+    return est.transform().vectors
+
+
+def _fit_output(est, graph):
+    return _output(_fit(est, graph), graph)
 
 
 def _make(name, **extra):
-    cls = get_embedder(name)
+    cls = _class(name)
     params = dict(FAST.get(name, {}), **extra)
     if "random_state" in cls.parameters:
         params.setdefault("random_state", 0)
@@ -51,9 +83,9 @@ def karate():
     return _graph()
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", ALL)
 def test_every_parameter_is_declared_and_defaults_pass(name):
-    cls = get_embedder(name)
+    cls = _class(name)
     assert cls.parameters, f"{name} declares no parameter table"
     assert list(cls.parameters) == cls._get_param_names()  # the table follows __init__
     est = cls()
@@ -71,7 +103,7 @@ def _equal(a, b):
     return a is b or a == b
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", ALL)
 def test_clone_get_set_params(name):
     from sklearn.base import clone
 
@@ -79,43 +111,45 @@ def test_clone_get_set_params(name):
     twin = clone(est)
     assert type(twin) is type(est) and twin is not est
     assert twin.get_params(deep=False) == est.get_params(deep=False)
-    assert twin.set_params(n_jobs=1) is twin
+    key = "n_jobs" if "n_jobs" in twin.parameters else "random_state"
+    assert twin.set_params(**{key: 1}) is twin
     with pytest.raises(InputError, match="no parameter"):
         twin.set_params(no_such_parameter=1)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", ALL)
 def test_fit_keeps_parameters_transform_keeps_state_pickle_round_trips(name, karate):
     est = _make(name)
     before = copy.deepcopy(est.get_params(deep=False))
-    emb = est.fit(karate).transform()
+    out = _fit_output(est, karate)
     assert est.get_params(deep=False).keys() == before.keys()
     for key, value in before.items():
         assert _equal(est.get_params(deep=False)[key], value), key
     state = dict(est.__dict__)
-    vectors = emb.vectors.copy()
-    again = est.transform()
+    vectors = out.copy()
+    again = _output(est, karate)
     assert set(est.__dict__) == set(state)
     for key in state:
         assert est.__dict__[key] is state[key], f"transform replaced {key}"
-    np.testing.assert_array_equal(emb.vectors, vectors)  # nor changed the fitted vectors in place
-    np.testing.assert_array_equal(again.vectors, emb.vectors)
+    np.testing.assert_array_equal(out, vectors)  # nor changed the fitted vectors in place
+    np.testing.assert_array_equal(again, out)
     back = pickle.loads(pickle.dumps(est))
-    np.testing.assert_array_equal(back.transform().vectors, emb.vectors)
-    assert back.transform().node_ids.tolist() == emb.node_ids.tolist()
+    np.testing.assert_array_equal(_output(back, karate), out)
+    if hasattr(est, "embedding_"):
+        assert back.transform().node_ids.tolist() == est.transform().node_ids.tolist()
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", ALL)
 def test_networkx_scipy_and_graph_inputs_agree(name, karate):
     nxg = nx.karate_club_graph()
     adj = nx.to_scipy_sparse_array(nxg, nodelist=sorted(nxg.nodes), weight=None, format="csr")
-    by_graph = _make(name).fit_transform(karate)
-    by_nx = _make(name).fit_transform(nxg)
-    by_scipy = _make(name).fit_transform(sp.csr_matrix(adj))
-    assert by_nx.vectors.shape == by_scipy.vectors.shape == by_graph.vectors.shape
+    by_graph = _fit_output(_make(name), karate)
+    by_nx = _fit_output(_make(name), nxg)
+    by_scipy = _fit_output(_make(name), sp.csr_matrix(adj))
+    assert by_nx.shape == by_scipy.shape == by_graph.shape
     if name in ("node2vec", "deepwalk", "line"):
         return  # gensim and hogwild: bit-identical only within one run's thread schedule
-    np.testing.assert_array_equal(by_nx.vectors, by_graph.vectors)
+    np.testing.assert_array_equal(by_nx, by_graph)
 
 
 def _bad_values(param):
@@ -139,7 +173,7 @@ def _bad_values(param):
     return [v for v in bad if not any(v is a or (type(v) is type(a) and v == a) for a in param.also)]
 
 
-CASES = [(name, key, value) for name in NAMES for key, param in get_embedder(name).parameters.items()
+CASES = [(name, key, value) for name in ALL for key, param in _class(name).parameters.items()
          for value in _bad_values(param)]
 
 
@@ -147,22 +181,25 @@ CASES = [(name, key, value) for name in NAMES for key, param in get_embedder(nam
 def test_each_out_of_range_value_is_an_input_error_naming_the_parameter(name, key, value, karate):
     est = _make(name, **{key: value})
     with pytest.raises(InputError, match=rf"^{key} must be "):
-        est.fit(karate)
+        _fit(est, karate)
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if n in ("fastrp", "orbit-adjacency", "grf")])
+@pytest.mark.parametrize("name", [n for n in ALL if n in ("fastrp", "orbit-adjacency", "grf", "hom-sampler",
+                                                         "hom-embedding")])
 def test_a_parameter_sweep_with_parameter_grid_and_clone(name, karate):
     from sklearn.base import clone
     from sklearn.model_selection import ParameterGrid
 
     grid = {"fastrp": {"dim": [4, 8], "normalization_strength": [0.0, -0.5]},
             "orbit-adjacency": {"dim": [2, 3], "negative": [1.0, 2.0]},
-            "grf": {"n_walks": [2, 4], "p_halt": [0.3, 0.5]}}[name]
+            "grf": {"n_walks": [2, 4], "p_halt": [0.3, 0.5]},
+            "hom-sampler": {"n_chains": [1, 2], "chain": ["pivot", "glauber"]},
+            "hom-embedding": {"n_patterns": [2, 3], "representation": ["log1p", "count"]}}[name]
     base = _make(name)
     shapes = []
     for params in ParameterGrid(grid):
         est = clone(base).set_params(**params)
-        shapes.append(est.fit_transform(karate).vectors.shape[1])
+        shapes.append(_fit_output(est, karate).shape[-1])
         assert base.get_params(deep=False)["random_state"] == 0  # the template is untouched
     assert len(shapes) == 4
 

@@ -466,6 +466,88 @@ def test_cli_bad_input_one_line_exit_2(tmp_path):
     assert not (tmp_path / "x.parquet").exists()
 
 
+# ---------------------------------------------------------------------------- declared parameters
+@pytest.mark.parametrize("command, table_name, expected", [
+    ("homs", "HOM_SAMPLER", {"motif", "chain", "n_steps", "n_chains", "burn_in", "thin", "root",
+                             "node_weights", "rao_blackwell", "random_state", "n_jobs"}),
+    ("hom-embed", "HOM_EMBEDDING", {"n_patterns", "max_treewidth", "min_size", "max_size",
+                                    "representation", "random_state"}),
+])
+def test_cli_flag_defaults_are_the_table_defaults(command, table_name, expected):
+    import click
+
+    from graphembed import params
+    from graphembed.cli.homs import RAO_BLACKWELL
+    from graphembed.cli.main import cli
+
+    table = getattr(params, table_name)
+    by_flag = {(p.cli or key).replace("-", "_"): key for key, p in table.items()}  # steps, seed, threads
+    cmd = cli.get_command(click.Context(cli), command)
+    ctx = cmd.make_context(command, ["graph.csv"] + (["-o", "out.parquet"] if command == "hom-embed" else []))
+    checked = set()
+    for option in cmd.params:
+        key = option.name if option.name in table else by_flag.get(option.name)
+        if key is None:
+            continue
+        value = ctx.params[option.name]
+        if key == "rao_blackwell":
+            value = RAO_BLACKWELL[value]
+        assert value == table[key].default, (command, option.name)
+        checked.add(key)
+    assert checked == expected
+
+
+@pytest.mark.parametrize("args, flag", [
+    (["homs", "{k}", "--chains", "0"], "--chains"),
+    (["homs", "{k}", "--burn-in", "-1"], "--burn-in"),
+    (["homs", "{k}", "--chain", "gibbs"], "--chain"),
+    (["homs", "{k}", "--steps", "0"], "--steps"),
+    (["homs", "{k}", "--threads", "0"], "--threads"),
+    (["hom-embed", "{k}", "-o", "{out}", "--patterns", "-1"], "--patterns"),
+    (["hom-embed", "{k}", "-o", "{out}", "--representation", "raw"], "--representation"),
+    (["hom-embed", "{k}", "-o", "{out}", "--min-size", "0"], "--min-size"),
+])
+def test_cli_bad_flag_value_exits_2_with_one_line(tmp_path, args, flag):
+    out = tmp_path / "x.parquet"
+    argv = [a.format(k=karate_path(), out=out) for a in args]
+    res = subprocess.run([sys.executable, "-m", "graphembed.cli.main", *argv], capture_output=True, text=True)
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.strip().count("\n") == 0 and flag in res.stderr, res.stderr
+    assert res.stdout == "" and not out.exists()
+
+
+def test_table_checks_replace_the_hand_written_ones(rgg):
+    g, _ = rgg
+    for bad in [dict(n_steps=True), dict(thin=0), dict(lazy=1), dict(restart=1.0), dict(rao_blackwell="on"),
+                dict(root=True), dict(n_jobs=0), dict(random_state=-1), dict(motif=3)]:
+        key = next(iter(bad))
+        with pytest.raises(InputError, match=rf"^{key} must be "):
+            ge.HomomorphismSampler(**bad).fit(g)
+    graphs = [nx.cycle_graph(5)]
+    for bad in [dict(n_patterns=-1), dict(edge_keep=0), dict(memory_budget=float("inf")),
+                dict(treewidth_poisson=float("inf")), dict(fixed_patterns=1), dict(representation="raw"),
+                dict(max_treewidth=0)]:
+        key = next(iter(bad))
+        with pytest.raises(InputError, match=rf"^{key} must be "):
+            HomomorphismEmbedding(**bad).fit(graphs)
+    with pytest.raises(InputError, match="max_size"):
+        HomomorphismEmbedding(min_size=4, max_size=3).fit(graphs)
+    with pytest.raises(InputError, match="no patterns"):
+        HomomorphismEmbedding(n_patterns=0, fixed_patterns=False).fit(graphs)
+    # the values the hand-written checks took still work, numpy scalars included
+    s = ge.HomomorphismSampler("cycle:4", n_steps=np.int64(2000), n_chains=2, restart=0, lazy=np.True_,
+                               root=np.int64(1), n_jobs=-1, random_state=np.random.default_rng(0)).fit(g)
+    assert s.lazy_p_ == 0.5 and s.restart_p_ == 0.0
+    x = HomomorphismEmbedding(n_patterns=np.int64(2), edge_keep=1, memory_budget=10**6,
+                              random_state=0).fit_transform(graphs)
+    assert x.shape == (1, 6)
+    quiet = HomomorphismEmbedding(n_patterns=4, random_state=3).fit_transform(graphs)  # the progress bar
+    np.testing.assert_array_equal(HomomorphismEmbedding(n_patterns=4, random_state=3, verbose=True)
+                                  .fit_transform(graphs), quiet)  # (a TTY only) changes nothing
+    for cls in (ge.HomomorphismSampler, HomomorphismEmbedding):
+        assert list(cls.param_schema()["properties"]) == cls._get_param_names()
+
+
 # ---------------------------------------------------------------------------- Rao-Blackwellisation
 def brute_hom_nw(edges, k, a, nu):
     """sum over maps x of prod_i nu[x_i] prod_{ij in E} a[x_i, x_j] (exhaustive)."""

@@ -4,12 +4,29 @@ import time
 
 import click
 
+from graphembed import params
 from graphembed._limits import MAX_SAMPLES
 from graphembed.cli.common import graph_input_options, load_graph, parse_float_list, pass_options, report
-from graphembed.cli.options import THREADS_EXACT, count_callback, report_options, seed_option, threads_option
-from graphembed.params import INPUT_FORMATS
+from graphembed.cli.options import (
+    THREADS_EXACT,
+    count_callback,
+    estimator_kwargs,
+    estimator_options,
+    report_options,
+    seed_option,
+    threads_option,
+)
 
 OBSERVABLES = ("density", "conditional", "profile", "macc")
+# Flags made from the estimators' tables (graphembed.params); --steps (a count such as 1M),
+# --rao-blackwell (auto/on/off) and --node-weights (a CSV file) are worded for the command.
+SAMPLER_FLAGS = ("motif", "chain")
+CHAIN_FLAGS = ("n_chains", "burn_in", "thin", "root")
+EMBED_FLAGS = ("n_patterns", "max_treewidth", "min_size", "max_size", "representation")
+STEPS_DEFAULT = "1M"  # params.HOM_SAMPLER["n_steps"].default, as a count
+RAO_BLACKWELL = {"auto": "auto", "on": True, "off": False}
+
+
 def _default_target(spec):
     kind, _, k = spec.strip().lower().partition(":")
     if kind == "path" and k.isdigit() and int(k) >= 3:
@@ -19,9 +36,8 @@ def _default_target(spec):
 
 @click.command()
 @graph_input_options
-@click.option("--motif", default="path:3", show_default=True,
-              help="Motif F: path:k, cycle:k, star:r, clique:k, edge, triangle or edges:0-1,1-2,...")
-@click.option("--chain", type=click.Choice(["pivot", "glauber"]), default="pivot", show_default=True)
+@estimator_options(params.HOM_SAMPLER, SAMPLER_FLAGS, help={
+    "motif": "Motif F: path:k, cycle:k, star:r, clique:k, edge, triangle or edges:0-1,1-2,..."})
 @click.option("--observable", type=click.Choice(OBSERVABLES), default="density", show_default=True,
               help="density t(F,G); conditional t(H,G|F); profile P(min weight on H >= s | F); macc.")
 @click.option("--macc", is_flag=True, help="Same as --observable macc (F a k-chain: path:k).")
@@ -30,23 +46,19 @@ def _default_target(spec):
                    "closing a path motif; for profile: F).")
 @click.option("--thresholds", default=None, callback=parse_float_list,
               help="Comma-separated s values for the profile (default: 10 steps up to the largest weight).")
-@click.option("--steps", default="1M", show_default=True,
+@click.option("--steps", default=STEPS_DEFAULT, show_default=True,
               callback=count_callback(MAX_SAMPLES, "number of steps"),
               help="Chain steps to observe, all chains together (1M, 500k, 1e6).")
-@click.option("--chains", type=click.IntRange(min=1), default=8, show_default=True)
-@click.option("--burn-in", type=click.IntRange(min=0), default=1000, show_default=True,
-              help="Steps each chain runs before it is observed.")
-@click.option("--thin", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--root", type=click.IntRange(min=0), default=None, help="Motif node to root the tree at.")
+@estimator_options(params.HOM_SAMPLER, CHAIN_FLAGS)
 @click.option("--node-weights", type=click.Path(dir_okay=False), default=None,
               help="CSV with columns node,weight (header optional): node weights nu > 0 for every "
                    "node; pi(x) ~ prod nu(x_i) prod A(x_i, x_j), densities divide by (sum nu)^k.")
-@click.option("--rao-blackwell", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
-              help="Average each observation over one node's exact conditional law (auto: Glauber only).")
+@click.option("--rao-blackwell", type=click.Choice(list(RAO_BLACKWELL)), default="auto", show_default=True,
+              help=params.HOM_SAMPLER["rao_blackwell"].help)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write the result as CSV (macc: the k x k matrix; profile: one row per threshold).")
 @seed_option()
-@threads_option(THREADS_EXACT)
+@threads_option(THREADS_EXACT)  # chain c draws from its own stream (seed, c); the DP is per node
 @report_options(quiet_help="No summary line.", json_help="Print one JSON document on stdout.")
 @pass_options
 def homs(opts):
@@ -71,11 +83,10 @@ def homs(opts):
     from graphembed.io.readers import read_node_weights
 
     node_weights = read_node_weights(opts["node_weights"]) if opts["node_weights"] else None
-    rb = {"auto": "auto", "on": True, "off": False}[opts["rao_blackwell"]]
     sampler = HomomorphismSampler(
-        opts["motif"], chain=opts["chain"], n_steps=opts["steps"], n_chains=opts["chains"],
-        burn_in=opts["burn_in"], thin=opts["thin"], root=opts["root"], node_weights=node_weights,
-        rao_blackwell=rb, random_state=opts["seed"], n_jobs=opts["threads"]).fit(graph)
+        **estimator_kwargs(opts, SAMPLER_FLAGS + CHAIN_FLAGS), n_steps=opts["steps"],
+        node_weights=node_weights, rao_blackwell=RAO_BLACKWELL[opts["rao_blackwell"]],
+        random_state=opts["seed"], n_jobs=opts["threads"]).fit(graph)
     if observable == "density":
         result = sampler.density()
     elif observable == "conditional":
@@ -141,20 +152,14 @@ def _write_result_csv(r, path):
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Output table: .parquet (default) or .csv; one row per graph.")
-@click.option("--patterns", type=click.IntRange(min=0), default=50, show_default=True,
-              help="Random partial k-tree patterns (after the 4 fixed ones).")
-@click.option("--max-treewidth", type=click.IntRange(min=1), default=None,
-              help="Cap on the treewidth k of a random pattern (default: the largest k whose "
-                   "n^k DP tables fit the memory budget on the largest graph).")
-@click.option("--min-size", type=click.IntRange(min=1), default=3, show_default=True)
-@click.option("--max-size", type=click.IntRange(min=1), default=None,
-              help="P(pattern size <= max) = 0.99 (default: the largest graph, at most 30).")
-@click.option("--representation", type=click.Choice(["log1p", "density", "count"]), default="log1p",
-              show_default=True)
-@click.option("--input-format", type=click.Choice(INPUT_FORMATS),
+@estimator_options(params.HOM_EMBEDDING, EMBED_FLAGS, help={
+    "max_treewidth": "Cap on the treewidth k of a random pattern (default: the largest k whose "
+                     "n^k DP tables fit the memory budget on the largest graph).",
+    "max_size": "P(pattern size <= max) = 0.99 (default: the largest graph, at most 30)."})
+@click.option("--input-format", type=click.Choice(params.INPUT_FORMATS),
               help="Format of every input graph (default: from each extension).")
 @seed_option(help="Random seed (patterns).")
-@report_options(quiet_help="No summary line.")
+@report_options(quiet_help="No progress bar or summary line.")
 @pass_options
 def hom_embed(opts):
     """Homomorphism-count embeddings of graph files (Welke et al., ICML 2023).
@@ -187,9 +192,8 @@ def hom_embed(opts):
     t0 = time.perf_counter()
     graphs = [read_graph(f, format=opts["input_format"], directed=False) for f in files]
     t_read = time.perf_counter() - t0
-    est = HomomorphismEmbedding(n_patterns=opts["patterns"], max_treewidth=opts["max_treewidth"],
-                                min_size=opts["min_size"], max_size=opts["max_size"],
-                                representation=opts["representation"], random_state=opts["seed"])
+    est = HomomorphismEmbedding(**estimator_kwargs(opts, EMBED_FLAGS), random_state=opts["seed"],
+                                verbose=not opts["quiet"] and not opts["as_json"])
     x = est.fit_transform(graphs)
     t_fit = time.perf_counter() - t0 - t_read
     _write_table(out, fmt, [str(f) for f in files], graphs, x, est)

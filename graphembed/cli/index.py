@@ -71,7 +71,7 @@ def build(opts):
     t_read = time.perf_counter() - t0
     built = EmbeddingIndex.build(emb, index=opts["factory"], metric=opts["metric"],
                                  ef_construction=opts["ef_construction"], ef_search=opts["ef_search"],
-                                 nprobe=opts["nprobe"], seed=opts["seed"])
+                                 nprobe=opts["nprobe"], seed=opts["seed"], verbose=not opts["quiet"] and not opts["as_json"])
     built.save(opts["output"])
     meta = built.meta
     summary = {"output": opts["output"], "nodes": meta["count"], "dim": meta["dim"],

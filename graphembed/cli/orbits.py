@@ -84,12 +84,12 @@ def _orbits(opts):
     t_read = time.perf_counter() - t0
     simple = orb._Simple(graph)
     if opts["edge_mode"]:
-        types, tri = orb._edge_types(simple, opts["threads"])
+        types, tri = orb._edge_types(simple, opts["threads"], verbose=not opts["quiet"] and not opts["as_json"])
         src, dst, e = orb._edge_orbit_table(simple, types, tri)
         del types
         graphlets = orb._graphlets_from_edge_orbits(simple.n_edges, e)
     else:
-        counts = orb._node_orbits(simple, opts["threads"])
+        counts = orb._node_orbits(simple, opts["threads"], verbose=not opts["quiet"] and not opts["as_json"])
         graphlets = orb._graphlets_from_node_orbits(counts)
     t_count = time.perf_counter() - t0 - t_read
     summary = {"input": opts["input"], "nodes": simple.n, "edges": simple.n_edges,
@@ -174,7 +174,7 @@ def _orbit_adjacency(opts):
     simple = orb._Simple(graph)
     one = [k for k in keys if k[0] == 1]
     multi = [k for k in keys if k[0] > 1]
-    one_hop = orb.orbit_adjacency(simple.graph, one, n_jobs=opts["threads"]) if one else {}
+    one_hop = orb.orbit_adjacency(simple.graph, one, n_jobs=opts["threads"], verbose=not opts["quiet"] and not opts["as_json"]) if one else {}
     nnz = {}
     ids = graph.node_ids
     if fmt == "npz":
@@ -183,7 +183,7 @@ def _orbit_adjacency(opts):
         if multi:
             mats.update(orb.orbit_adjacency(simple.graph, multi, top_k=opts["top_k"],
                                             block_rows=opts["block_rows"], memory_mb=opts["memory_mb"],
-                                            n_jobs=opts["threads"]))
+                                            n_jobs=opts["threads"], verbose=not opts["quiet"] and not opts["as_json"]))
         for key in keys:
             m = mats[key]
             name = _key_name(key)
@@ -226,7 +226,7 @@ def _stream_parquet(out, simple, keys, one_hop, opts, nnz):
     n = simple.n
     if multi:
         blocks = orb.iter_orbit_adjacency_blocks(simple.graph, multi, opts["block_rows"], opts["memory_mb"],
-                                                 opts["threads"])
+                                                 opts["threads"], verbose=not opts["quiet"] and not opts["as_json"])
     else:
         step = orb._block_rows(n, opts["memory_mb"])
         blocks = ((s, min(n, s + step), {}) for s in range(0, n, step))
@@ -291,6 +291,7 @@ def orbit_embed(opts):
         from graphembed.embed.orbit_features import OrbitAdjacencyEmbedding
 
         run_embedding(opts, lambda: OrbitAdjacencyEmbedding(
-            **estimator_kwargs(opts, EMBED_FLAGS), random_state=opts["seed"], n_jobs=opts["threads"]))
+            **estimator_kwargs(opts, EMBED_FLAGS), random_state=opts["seed"], n_jobs=opts["threads"],
+            verbose=not opts["quiet"] and not opts["as_json"]))
 
     run_reporting_errors(go)

@@ -53,7 +53,8 @@ def plot(opts):
 
         labels = read_labels(path, emb.node_ids).single()
     res = plot_embedding(emb, opts["output"], labels, reducer=opts["reducer"],
-                         max_points=opts["max_points"], seed=opts["seed"], title=opts["title"])
+                         max_points=opts["max_points"], seed=opts["seed"], title=opts["title"],
+                         verbose=not opts["quiet"] and not opts["as_json"])
     if opts["as_json"]:
         click.echo(json.dumps(res))
         return

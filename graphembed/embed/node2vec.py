@@ -298,7 +298,8 @@ class Node2Vec(BaseEmbedder):
             self.walk_seconds_ = time.perf_counter() - t0
             t0 = time.perf_counter()
             self._build_vocab(model, counts, total_walks)
-            _train_corpus_file(model, path, int(counts.sum()))
+            with _EpochBar(model, self.name, self.verbose) as callbacks:
+                _train_corpus_file(model, path, int(counts.sum()), callbacks)
             self.train_seconds_ = time.perf_counter() - t0
         return self._vectors(model, n)
 
@@ -316,8 +317,9 @@ class Node2Vec(BaseEmbedder):
         self.walk_seconds_ = time.perf_counter() - t0
         t0 = time.perf_counter()
         self._build_vocab(model, counts, walks.shape[0])
-        model.train(corpus_iterable=_WalkCorpus(walks, n), total_examples=walks.shape[0],
-                    epochs=model.epochs)
+        with _EpochBar(model, self.name, self.verbose) as callbacks:
+            model.train(corpus_iterable=_WalkCorpus(walks, n), total_examples=walks.shape[0],
+                        epochs=model.epochs, callbacks=callbacks)
         self.train_seconds_ = time.perf_counter() - t0
         return self._vectors(model, n)
 
@@ -345,7 +347,7 @@ class Node2Vec(BaseEmbedder):
         return params
 
 
-def _train_corpus_file(model, path, total_words):
+def _train_corpus_file(model, path, total_words, callbacks=()):
     """Train on a corpus file with the linear learning-rate schedule of the iterable route.
 
     gensim's ``corpus_file`` mode gives each of its ``w`` workers 1/w of the file, but each
@@ -364,9 +366,34 @@ def _train_corpus_file(model, path, total_words):
             end = alpha - (alpha - min_alpha) * (epoch + 1) / epochs
             # gensim reads these two attributes (train(end_alpha=0) would be ignored as falsy)
             model.alpha, model.min_alpha = start, start - workers * (start - end)
-            model.train(corpus_file=path, total_words=total_words, epochs=1)
+            model.train(corpus_file=path, total_words=total_words, epochs=1, callbacks=callbacks)
     finally:
         model.alpha, model.min_alpha, model.epochs = alpha, min_alpha, epochs
+
+
+class _EpochBar:
+    """Context manager: a progress bar of ``model.epochs`` skip-gram epochs, advanced by a
+    gensim callback at the end of each epoch. Yields the callbacks to pass to ``train``
+    (callbacks only observe: the trained vectors are the same with or without them)."""
+
+    def __init__(self, model, name, verbose):
+        self.model, self.name, self.verbose = model, name, verbose
+
+    def __enter__(self):
+        from gensim.models.callbacks import CallbackAny2Vec
+
+        self.bar = progress(int(self.model.epochs), self.name + " skip-gram epochs", self.verbose)
+        bar = self.bar
+
+        class _Advance(CallbackAny2Vec):
+            def on_epoch_end(self, model):
+                bar.update(1)
+
+        return (_Advance(),)
+
+    def __exit__(self, *exc):
+        self.bar.close()
+        return False
 
 
 def _corpus_file_supported():

@@ -47,15 +47,16 @@ class OrbitFeatures(BaseEmbedder):
     name = "orbits"
     parameters = params.ORBITS
 
-    def __init__(self, log: bool = True, n_jobs: int | None = None) -> None:
+    def __init__(self, log: bool = True, n_jobs: int | None = None, verbose: bool = False) -> None:
         self.log = log
         self.n_jobs = n_jobs
+        self.verbose = verbose
 
     def fit(self, graph: GraphLike) -> Self:
         """Count the orbits of every node of ``graph`` (read as undirected)."""
         graph = Graph.coerce(graph)
         self._check_params()
-        counts = orbit_counts(graph, self.n_jobs)
+        counts = orbit_counts(graph, self.n_jobs, verbose=self.verbose)
         symmetrized = bool(graph.directed)  # orbit counts read a directed graph as undirected
         self.counts_ = counts
         self.symmetrized_ = symmetrized
@@ -98,7 +99,8 @@ class OrbitAdjacencyEmbedding(BaseEmbedder):
 
     def __init__(self, adjacency: tuple[int, int, int] | list[int] | str = (1, 5, 5), dim: int = 128,
                  negative: float = 1.0, top_k: int | None = 256, n_iter: int = 5,
-                 random_state: int | np.random.Generator | None = None, n_jobs: int | None = None) -> None:
+                 random_state: int | np.random.Generator | None = None, n_jobs: int | None = None,
+                 verbose: bool = False) -> None:
         self.adjacency = adjacency
         self.dim = dim
         self.negative = negative
@@ -106,6 +108,7 @@ class OrbitAdjacencyEmbedding(BaseEmbedder):
         self.n_iter = n_iter
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.verbose = verbose
 
     def fit(self, graph: GraphLike) -> Self:
         """Count the orbit adjacency of ``graph`` and factorise its shifted PPMI."""
@@ -121,7 +124,7 @@ class OrbitAdjacencyEmbedding(BaseEmbedder):
             raise InputError(f"dim must be smaller than the number of nodes ({graph.n_nodes}), got {self.dim}")
         seed = check_seed(self.random_state)
         a = orbit_adjacency(graph, [key], top_k=None if key[0] == 1 else self.top_k,
-                            n_jobs=self.n_jobs)[key].astype(np.float64).tocsr()
+                            n_jobs=self.n_jobs, verbose=self.verbose)[key].astype(np.float64).tocsr()
         vol = a.sum()
         dim = int(self.dim)
         if vol == 0:

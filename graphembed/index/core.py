@@ -39,6 +39,7 @@ INDEX_FILE = "index.faiss"
 NODES_FILE = "nodes.parquet"
 META_FILE = "index.json"
 EXACT_FILTER_MAX = 20_000        # filters this small are answered by exact search over the subset
+ADD_BATCH = 1 << 16              # vectors per faiss add call (one step of the build's progress bar)
 SCORE_NAMES = {"cosine": "cosine similarity", "ip": "inner product",
                "l2": "Euclidean distance (lower is closer)"}
 
@@ -202,7 +203,7 @@ class EmbeddingIndex:
     # ------------------------------------------------------------------ build / save / load
     @classmethod
     def build(cls, emb, index="auto", metric="cosine", *, ef_construction=DEFAULT_EF_CONSTRUCTION,
-              ef_search=None, nprobe=None, seed=0, threads=None):
+              ef_search=None, nprobe=None, seed=0, threads=None, verbose=False):
         """Index the vectors of ``emb`` (an Embedding or a path to an embedding file).
 
         ``index``: ``"auto"`` (see :func:`choose_factory`) or any faiss ``index_factory`` string
@@ -211,6 +212,11 @@ class EmbeddingIndex:
         ``metric``: ``cosine``, ``ip`` or ``l2``. ``ef_search`` / ``nprobe`` become the defaults
         stored with the index (``ef_search`` default: :func:`default_ef_search`; ``nprobe``
         default: nlist / 50, at least 8).
+        ``verbose``: a progress bar on stderr (only when it is a terminal) over the build's
+        steps: training (one step: faiss reports no progress inside it), adding the vectors in
+        batches of ``ADD_BATCH`` (flat, IVF, PQ and SQ codes: the index is byte-identical to one
+        added in a single call) or in one step (HNSW and other graphs, whose links would depend
+        on the batches), and the IVF direct map.
         """
         faiss = _faiss()
         from graphembed.embedding import Embedding
@@ -249,23 +255,38 @@ class EmbeddingIndex:
             defaults["nprobe"] = int(nprobe) if nprobe else max(1, min(ivf.nlist, max(8, ivf.nlist // 50)))
             if index == "auto":
                 ivf.cp.niter = 10
-        if not inner.is_trained:
-            cap = 64 * ivf.nlist if ivf is not None else 100_000
-            sample = vectors
-            if n > cap:
-                rows = np.sort(np.random.default_rng(seed).choice(n, cap, replace=False))
-                sample = vectors[rows]
-            if ivf is not None and len(sample) < ivf.nlist:
-                raise InputError(f"{factory!r} needs at least {ivf.nlist} vectors to train "
-                                 f"({ivf.nlist} lists), the embedding has {n}; use fewer lists or 'Flat'")
-            try:
-                inner.train(np.ascontiguousarray(sample))
-            except RuntimeError as exc:
-                raise InputError(f"training {factory!r} failed: {_faiss_problem(exc)}") from None
-        mapped = faiss.IndexIDMap2(inner)
-        mapped.add_with_ids(np.ascontiguousarray(vectors), np.arange(n, dtype=np.int64))
-        if ivf is not None and not isinstance(inner, faiss.IndexRefine):
-            ivf.make_direct_map()  # reconstruct by id (query by node, /nodes/{id}/vector)
+        from graphembed.base import progress
+
+        direct_map = ivf is not None and not isinstance(inner, faiss.IndexRefine)
+        batch = ADD_BATCH if _batchable(inner, ivf) else n
+        steps = int(not inner.is_trained) + -(-n // batch) + int(direct_map)
+        with progress(steps, "index build", verbose) as bar:
+            if not inner.is_trained:
+                bar.set_postfix_str("train", refresh=False)
+                cap = 64 * ivf.nlist if ivf is not None else 100_000
+                sample = vectors
+                if n > cap:
+                    rows = np.sort(np.random.default_rng(seed).choice(n, cap, replace=False))
+                    sample = vectors[rows]
+                if ivf is not None and len(sample) < ivf.nlist:
+                    raise InputError(f"{factory!r} needs at least {ivf.nlist} vectors to train "
+                                     f"({ivf.nlist} lists), the embedding has {n}; use fewer lists or 'Flat'")
+                try:
+                    inner.train(np.ascontiguousarray(sample))
+                except RuntimeError as exc:
+                    raise InputError(f"training {factory!r} failed: {_faiss_problem(exc)}") from None
+                bar.update(1)
+            bar.set_postfix_str("add", refresh=False)
+            mapped = faiss.IndexIDMap2(inner)
+            for start in range(0, n, batch):
+                stop = min(n, start + batch)
+                mapped.add_with_ids(np.ascontiguousarray(vectors[start:stop]),
+                                    np.arange(start, stop, dtype=np.int64))
+                bar.update(1)
+            if direct_map:
+                bar.set_postfix_str("direct map", refresh=False)
+                ivf.make_direct_map()  # reconstruct by id (query by node, /nodes/{id}/vector)
+                bar.update(1)
         meta = {
             "format": FORMAT, "version": FORMAT_VERSION, "metric": metric,
             "normalized": metric == "cosine", "factory": factory,
@@ -563,6 +584,16 @@ class EmbeddingIndex:
                 tied = true >= kth - tol
             hits += min(len(e), int(np.sum(np.isin(a, e) | tied)))
         return hits / max(1, total)
+
+
+def _batchable(inner, ivf):
+    """True when adding the vectors in batches builds the same index as one add call: IVF
+    lists and flat / PQ / SQ codes only append per-vector entries, while a graph (HNSW, NSG)
+    links each batch's vectors against what is already there."""
+    faiss = _faiss()
+    if _find(inner, faiss.IndexHNSW) is not None:
+        return False
+    return ivf is not None or _find(inner, (faiss.IndexFlat, faiss.IndexPQ, faiss.IndexScalarQuantizer)) is not None
 
 
 def _find(index, cls):

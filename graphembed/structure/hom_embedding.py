@@ -27,12 +27,13 @@ per-message rescaling into a log scale: no overflow).
 
 import numpy as np
 
+from graphembed import params
 from graphembed.base import BaseEstimator
 from graphembed.io.errors import InputError
 from graphembed.structure.hom_counting import EliminationPlan, as_graph, elimination_order, tree_decomposition
 from graphembed.structure.motifs import Motif
 
-REPRESENTATIONS = ("log1p", "density", "count")
+REPRESENTATIONS = params.HOM_REPRESENTATIONS
 FIXED = ("node", "edge", "path:3", "triangle")
 
 
@@ -105,6 +106,7 @@ class HomomorphismEmbedding(BaseEstimator):
     size_cap : cap for the automatic ``max_size``.
     memory_budget : float64 entries the DP may hold at once for one graph (default 2e7, 160 MB).
     random_state : None, int or numpy Generator (patterns depend only on it and max_size).
+    verbose : show a progress bar of the counts on stderr (only on a terminal).
 
     Attributes
     ----------
@@ -125,10 +127,12 @@ class HomomorphismEmbedding(BaseEstimator):
     """
 
     graph_level = True  # one row per graph
+    parameters = params.HOM_EMBEDDING
 
     def __init__(self, n_patterns=50, min_size=3, max_size=None, edge_keep=0.9,
                  treewidth_poisson=0.5, max_treewidth=None, fixed_patterns=True,
-                 representation="log1p", size_cap=30, memory_budget=2e7, random_state=None):
+                 representation="log1p", size_cap=30, memory_budget=2e7, random_state=None,
+                 verbose=False):
         self.n_patterns = n_patterns
         self.min_size = min_size
         self.max_size = max_size
@@ -140,30 +144,13 @@ class HomomorphismEmbedding(BaseEstimator):
         self.size_cap = size_cap
         self.memory_budget = memory_budget
         self.random_state = random_state
+        self.verbose = verbose
 
     def _validate(self):
-        def integer(name, low):
-            v = getattr(self, name)
-            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < low:
-                raise InputError(f"{name} must be an integer >= {low}, got {v!r}")
-
-        integer("n_patterns", 0)
-        integer("min_size", 1)
-        if self.max_treewidth is not None:
-            integer("max_treewidth", 1)
-        if not float(self.memory_budget) >= 1:
-            raise InputError(f"memory_budget must be >= 1 table entry, got {self.memory_budget!r}")
-        integer("size_cap", 1)
-        if self.max_size is not None:
-            integer("max_size", 1)
-            if self.max_size < self.min_size:
-                raise InputError(f"max_size ({self.max_size}) must be >= min_size ({self.min_size})")
-        if not 0 < float(self.edge_keep) <= 1:
-            raise InputError(f"edge_keep must be in (0, 1], got {self.edge_keep!r}")
-        if not float(self.treewidth_poisson) >= 0:
-            raise InputError(f"treewidth_poisson must be >= 0, got {self.treewidth_poisson!r}")
-        if self.representation not in REPRESENTATIONS:
-            raise InputError(f"representation must be one of {REPRESENTATIONS}, got {self.representation!r}")
+        """The table's checks, then the two it cannot express (they join two parameters)."""
+        self._check_params()
+        if self.max_size is not None and self.max_size < self.min_size:
+            raise InputError(f"max_size ({self.max_size}) must be >= min_size ({self.min_size})")
         if self.n_patterns == 0 and not self.fixed_patterns:
             raise InputError("no patterns: set n_patterns > 0 or fixed_patterns=True")
 
@@ -235,16 +222,19 @@ class HomomorphismEmbedding(BaseEstimator):
 
     def log_hom(self, graphs):
         """(n_graphs, n_patterns) float64 log hom(F_j, G_i) (-inf where the count is 0)."""
+        from graphembed.base import progress
         from graphembed.embed._base import check_is_fitted
         from graphembed.structure.hom_counting import check_table_budget
 
         check_is_fitted(self, "patterns_")
         gs = self._graphs(graphs)
         out = np.empty((len(gs), len(self.patterns_)))
-        for j, p in enumerate(self.patterns_):
-            for i, g in enumerate(gs):
-                check_table_budget(p.plan, g.n_nodes, self.memory_budget, p.motif.name)
-                out[i, j] = p.plan.log_hom(g)
+        with progress(len(self.patterns_), "homomorphism counts", bool(self.verbose)) as bar:
+            for j, p in enumerate(self.patterns_):
+                for i, g in enumerate(gs):
+                    check_table_budget(p.plan, g.n_nodes, self.memory_budget, p.motif.name)
+                    out[i, j] = p.plan.log_hom(g)
+                bar.update(1)
         return out
 
     def __repr__(self):

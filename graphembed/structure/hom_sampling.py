@@ -47,12 +47,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from graphembed import params
 from graphembed.base import BaseEstimator
 from graphembed.io.errors import InputError
 from graphembed.structure.hom_counting import _weights64, as_graph, check_node_weights, tree_tables
 from graphembed.structure.motifs import Motif, _csr_of
 
-CHAINS = ("pivot", "glauber")
+CHAINS = params.HOM_CHAINS
 
 
 @dataclass
@@ -185,24 +186,16 @@ class HomomorphismSampler(BaseEstimator):
         self.n_jobs = n_jobs
 
     # ------------------------------------------------------------------ validation
+    parameters = params.HOM_SAMPLER
+
     def _validate(self):
-        if self.chain not in CHAINS:
-            raise InputError(f"chain must be one of {CHAINS}, got {self.chain!r}")
-        for name, low in (("n_steps", 1), ("n_chains", 1), ("burn_in", 0), ("thin", 1), ("n_batches", 1)):
-            v = getattr(self, name)
-            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < low:
-                raise InputError(f"{name} must be an integer >= {low}, got {v!r}")
-        if self.lazy not in ("auto", True, False):
-            raise InputError(f"lazy must be 'auto', True or False, got {self.lazy!r}")
-        if self.restart != "auto" and not (isinstance(self.restart, (int, float)) and 0 <= self.restart < 1):
-            raise InputError(f"restart must be 'auto' or a probability in [0, 1), got {self.restart!r}")
-        if self.rao_blackwell not in ("auto", True, False):
-            raise InputError(f"rao_blackwell must be 'auto', True or False, got {self.rao_blackwell!r}")
+        """The table's checks, then what it cannot express: the motif parses and is connected,
+        and ``root`` is one of its nodes (the node weights are checked against the graph)."""
+        self._check_params()
         motif = Motif.parse(self.motif)
         if motif.n_nodes < 2 or not motif.is_connected:
             raise InputError(f"motif {motif.name} must be connected with at least 2 nodes")
-        if self.root is not None and not (isinstance(self.root, (int, np.integer))
-                                          and 0 <= self.root < motif.n_nodes):
+        if self.root is not None and not 0 <= self.root < motif.n_nodes:
             raise InputError(f"root must be a node of motif {motif.name} (0..{motif.n_nodes - 1}), "
                              f"got {self.root!r}")
         return motif
@@ -272,8 +265,9 @@ class HomomorphismSampler(BaseEstimator):
         bipartite_any = (n_cover - 2 * isolated) > with_edges
         self.n_components_ = int(with_edges)
         self.bipartite_ = bool(bipartite_any)
-        self.lazy_p_ = 0.5 if (self.lazy is True or (self.lazy == "auto" and bipartite_any)) else 0.0
-        self.restart_p_ = (0.01 if with_edges > 1 else 0.0) if self.restart == "auto" else float(self.restart)
+        lazy = bipartite_any if _is_auto(self.lazy) else bool(self.lazy)
+        self.lazy_p_ = 0.5 if lazy else 0.0
+        self.restart_p_ = (0.01 if with_edges > 1 else 0.0) if _is_auto(self.restart) else float(self.restart)
         self.root_, self.order_, self.parent_ = root, order, parent
         t_ptr, t_idx = _csr_of(tree)
         self.t_ptr_, self.t_idx_ = t_ptr, t_idx
@@ -312,7 +306,7 @@ class HomomorphismSampler(BaseEstimator):
         return mean, se, ess, common
 
     def _uses_rb(self):
-        if self.rao_blackwell == "auto":
+        if _is_auto(self.rao_blackwell):
             return self.chain == "glauber"
         return bool(self.rao_blackwell)
 
@@ -421,6 +415,10 @@ class HomomorphismSampler(BaseEstimator):
     def __repr__(self):
         return (f"HomomorphismSampler(motif={self.motif!r}, chain={self.chain!r}, "
                 f"n_steps={self.n_steps}, n_chains={self.n_chains})")
+
+
+def _is_auto(value):
+    return isinstance(value, str) and value == "auto"
 
 
 def _batch_stats(sums, counts, sq):

@@ -41,6 +41,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from graphembed.base import progress
 from graphembed.embed._base import numba_threads
 from graphembed.graph import Graph
 from graphembed.io.errors import InputError
@@ -62,6 +63,24 @@ _TYPES4 = DIRECTED_TYPES[4:]
 MULTI_HOP = ((2, 1, 1), (2, 4, 5), (2, 5, 4), (2, 6, 6), (2, 8, 8), (2, 9, 10), (2, 10, 9),
              (2, 12, 12), (3, 4, 4))
 ADJACENCIES = tuple((1, a, b) for a, b in DIRECTED_TYPES) + MULTI_HOP  # the 28 (h, o1, o2)
+# The stages of one orbit count, the steps of its progress bar. The kernels run over all nodes
+# at once (numba-parallel over blocks of the ranked graph), so the bar counts stages, not nodes.
+COUNT_STAGES = ("rank nodes", "triangles", "4-cliques, 4-cycles", "non-induced counts", "solve")
+
+
+def _stage_bar(verbose, desc="orbit counts"):
+    """A progress bar over ``COUNT_STAGES``, the next stage's name as its postfix."""
+    bar = progress(len(COUNT_STAGES), desc, verbose)
+    bar.set_postfix_str(COUNT_STAGES[0], refresh=False)
+    return bar
+
+
+def _stage_done(bar):
+    if bar is None:
+        return
+    bar.update(1)
+    if bar.n < len(COUNT_STAGES):
+        bar.set_postfix_str(COUNT_STAGES[bar.n], refresh=False)
 
 
 # ------------------------------------------------------------------------ graphlet structure
@@ -201,37 +220,50 @@ class _Simple:
 
 
 # ------------------------------------------------------------------------ per-edge counts
-def _noninduced(simple, n_jobs=None, node_sums=False):
+def _noninduced(simple, n_jobs=None, node_sums=False, bar=None):
     """Ranked-graph quantities: (indptr, indices, orig_pos, order, tri, noninduced), with
-    noninduced (nnz, 15) per edge, or (n, 17) per node when ``node_sums``."""
+    noninduced (nnz, 15) per edge, or (n, 17) per node when ``node_sums``. ``bar``: a
+    :func:`_stage_bar` advanced after each of the first four ``COUNT_STAGES``."""
     from graphembed._kernels import orbits as k
 
     indptr, indices, orig_pos, order = simple.ranked()
+    _stage_done(bar)
     with numba_threads(n_jobs) as threads:
         n_blocks = max(1, min(simple.n, 16 * threads))
         rev = k.reverse_positions(indptr, indices)
         tri = k.edge_triangles(indptr, indices, rev, n_blocks)
+        _stage_done(bar)
         deg = np.diff(indptr)
         dsum, far, k4_acc, c4_acc = k.edge_aggregates(indptr, indices, rev, tri, deg, n_blocks, threads)
         k4 = k.sum_threads(k4_acc, rev)
         del k4_acc
         c4 = k.sum_threads(c4_acc, rev)
         del c4_acc
+        _stage_done(bar)
         kernel = k.noninduced_node_sums if node_sums else k.noninduced_counts
         noninduced = kernel(indptr, indices, rev, tri, deg, dsum, far, k4, c4)
+        _stage_done(bar)
     return indptr, indices, orig_pos, order, tri, noninduced
 
 
-def _edge_types(simple, n_jobs=None):
+def _edge_types(simple, n_jobs=None, verbose=False):
     """int64 (nnz, 19): induced counts of each directed one-hop type (``DIRECTED_TYPES``) per
     stored edge of the simple graph (positions of ``simple.indices``), and the triangles per
     edge (nnz,)."""
-    _, minv = _matrices()
     nnz = simple.indices.shape[0]
     out = np.zeros((nnz, len(DIRECTED_TYPES)), np.int64)
     if nnz == 0:
         return out, np.zeros(0, np.int64)
-    indptr, indices, orig_pos, _, tri, noninduced = _noninduced(simple, n_jobs)
+    with _stage_bar(verbose, "edge orbit counts") as bar:
+        out, tri_orig = _edge_types_counted(simple, n_jobs, bar, out)
+        _stage_done(bar)
+    return out, tri_orig
+
+
+def _edge_types_counted(simple, n_jobs, bar, out):
+    _, minv = _matrices()
+    nnz = simple.indices.shape[0]
+    indptr, indices, orig_pos, _, tri, noninduced = _noninduced(simple, n_jobs, bar=bar)
     induced = noninduced @ minv.T
     del noninduced
     deg = np.diff(indptr)
@@ -249,15 +281,23 @@ def _edge_types(simple, n_jobs=None):
     return out, tri_orig
 
 
-def _node_orbits(simple, n_jobs=None):
+def _node_orbits(simple, n_jobs=None, verbose=False):
     """int64 (n, 15) node orbits: per-node sums of the non-induced counts, then the solve."""
-    _, minv = _matrices()
     n = simple.n
     out = np.zeros((n, N_ORBITS), np.int64)
     out[:, 0] = simple.degree
     if simple.indices.shape[0] == 0:
         return out
-    indptr, _, _, order, _, sums = _noninduced(simple, n_jobs, node_sums=True)
+    with _stage_bar(verbose) as bar:
+        _node_orbits_counted(simple, n_jobs, bar, out)
+        _stage_done(bar)
+    return out
+
+
+def _node_orbits_counted(simple, n_jobs, bar, out):
+    _, minv = _matrices()
+    n = simple.n
+    indptr, _, _, order, _, sums = _noninduced(simple, n_jobs, node_sums=True, bar=bar)
     deg = np.diff(indptr)
     node_types = sums[:, :15] @ minv.T  # (n, 15) in _TYPES4 order, ranked
     tv = sums[:, 16]
@@ -271,7 +311,6 @@ def _node_orbits(simple, n_jobs=None):
         if orbit >= 4:
             ranked[:, orbit] = node_types[:, col[DIRECTED_TYPES[c]]] // d
     out[order] = ranked
-    return out
 
 
 _NODE_FROM_TYPES = (  # orbit -> (column in DIRECTED_TYPES, divisor): each node on orbit k has
@@ -301,7 +340,7 @@ def _graphlets_from_node_orbits(counts):
 
 
 # ------------------------------------------------------------------------ public functions
-def orbit_counts(graph, n_jobs=None):
+def orbit_counts(graph, n_jobs=None, verbose=False):
     """Graphlet degree vectors: per-node counts of the 15 orbits of 2-4-node graphlets.
 
     Parameters
@@ -309,6 +348,8 @@ def orbit_counts(graph, n_jobs=None):
     graph : Graph (or a scipy sparse adjacency / networkx graph). Directed graphs are
         symmetrised; self-loops, duplicate edges and weights are ignored.
     n_jobs : numba threads (None or -1: all cores); the counts do not depend on it.
+    verbose : a progress bar on stderr over the stages of the count (``COUNT_STAGES``), shown
+        only when stderr is a terminal.
 
     Returns
     -------
@@ -322,7 +363,7 @@ def orbit_counts(graph, n_jobs=None):
     >>> ge.orbit_counts(g)[:, 9:12].tolist()
     [[0, 0, 1], [0, 1, 0], [0, 1, 0], [1, 0, 0]]
     """
-    return _node_orbits(_Simple(graph), n_jobs)
+    return _node_orbits(_Simple(graph), n_jobs, verbose)
 
 
 def _edge_orbit_table(simple, types, tri=None):
@@ -336,7 +377,7 @@ def _edge_orbit_table(simple, types, tri=None):
     return rows[upper], simple.indices[upper].astype(np.int64), out
 
 
-def edge_orbit_counts(graph, n_jobs=None):
+def edge_orbit_counts(graph, n_jobs=None, verbose=False):
     """Edge orbit counts of 3-4-node graphlets (ORCA's edge mode, 12 orbits).
 
     Returns
@@ -344,10 +385,11 @@ def edge_orbit_counts(graph, n_jobs=None):
     (src, dst, counts): int64 node indices (n_edges,) with src < dst, one row per undirected
     edge of the simple graph (self-loops and duplicates dropped, directed input symmetrised),
     and int64 counts (n_edges, 12) in the order of ``EDGE_ORBITS`` (module docstring). Map
-    the indices to ids with ``graph.node_ids[src]``.
+    the indices to ids with ``graph.node_ids[src]``. ``verbose``: a progress bar over the
+    stages of the count, as in :func:`orbit_counts`.
     """
     simple = _Simple(graph)
-    types, tri = _edge_types(simple, n_jobs)
+    types, tri = _edge_types(simple, n_jobs, verbose)
     return _edge_orbit_table(simple, types, tri)
 
 
@@ -358,14 +400,15 @@ def _graphlets_from_edge_orbits(n_edges, e):
     return dict(zip(GRAPHLETS, values))
 
 
-def graphlet_counts(graph, n_jobs=None):
+def graphlet_counts(graph, n_jobs=None, verbose=False):
     """Numbers of induced 2-4-node graphlets G0..G8 in the graph, as a dict name -> int.
 
     Derived from the node orbits: every graphlet has a fixed number of nodes on each of its
     orbits (e.g. G8 has 4 nodes on o14, G1 one on o2). :func:`_graphlets_from_edge_orbits`
     gives the same from the edge orbits (the CLI's --edges mode; the tests check both).
+    ``verbose``: a progress bar over the stages of the count, as in :func:`orbit_counts`.
     """
-    return _graphlets_from_node_orbits(_node_orbits(_Simple(graph), n_jobs))
+    return _graphlets_from_node_orbits(_node_orbits(_Simple(graph), n_jobs, verbose))
 
 
 def parse_adjacencies(orbits):
@@ -407,13 +450,15 @@ def _block_rows(n, budget_mb):
     return int(max(1, min(n, (budget_mb * 2**20) // max(1, n * 9 * 8))))
 
 
-def iter_orbit_adjacency_blocks(graph, orbits="2-hop", block_rows=None, memory_mb=256, n_jobs=None):
+def iter_orbit_adjacency_blocks(graph, orbits="2-hop", block_rows=None, memory_mb=256, n_jobs=None,
+                                verbose=False):
     """Stream two- and three-hop orbit adjacencies block of rows by block of rows.
 
     Yields ``(row_start, row_stop, {(h, o1, o2): scipy CSR (row_stop - row_start, n) int64})``
     for the selected multi-hop adjacencies (one-hop keys are ignored here). Each block holds
     an int64 (rows, n, 9) buffer; ``block_rows`` defaults to what fits in ``memory_mb``, so
-    memory stays bounded whatever the graph.
+    memory stays bounded whatever the graph. ``verbose``: a progress bar on stderr over the
+    rows (nodes) done, advanced block by block, shown only when stderr is a terminal.
     """
     import scipy.sparse as sp
 
@@ -430,12 +475,13 @@ def iter_orbit_adjacency_blocks(graph, orbits="2-hop", block_rows=None, memory_m
     if rows < 1:
         raise InputError(f"block_rows must be >= 1, got {block_rows}")
     cols = [MULTI_HOP.index(k) for k in keys]
-    with numba_threads(n_jobs) as threads:
+    with numba_threads(n_jobs) as threads, progress(n, "orbit adjacency rows", verbose) as bar:
         for start in range(0, n, rows):
             stop = min(n, start + rows)
             buf = np.zeros((stop - start, n, 9), np.int64)
             pair_block(simple.indptr, simple.indices, tri, simple.degree, start, stop, three,
                        max(1, min(stop - start, 4 * threads)), buf)
+            bar.update(stop - start)
             yield start, stop, {k: sp.csr_matrix(buf[:, :, c]) for k, c in zip(keys, cols)}
             del buf
 
@@ -458,7 +504,8 @@ def _top_k_rows(block, k):
     return sp.csr_matrix((data[keep], (rows, indices[keep])), shape=block.shape)
 
 
-def orbit_adjacency(graph, orbits="1-hop", top_k=None, block_rows=None, memory_mb=256, n_jobs=None):
+def orbit_adjacency(graph, orbits="1-hop", top_k=None, block_rows=None, memory_mb=256, n_jobs=None,
+                    verbose=False):
     """Orbit adjacency matrices (Windels, Malod-Dognin and Przulj).
 
     Entry (u, v) of adjacency (h, o1, o2) counts the induced 2-4-node graphlets in which u is
@@ -477,6 +524,8 @@ def orbit_adjacency(graph, orbits="1-hop", top_k=None, block_rows=None, memory_m
     block_rows, memory_mb : row-block size for the two- and three-hop ones (default: what
         fits in ``memory_mb`` MiB); they are never formed as dense n x n.
     n_jobs : numba threads.
+    verbose : progress bars on stderr (shown only when it is a terminal): over the stages of
+        the one-hop count, then over the rows of the two- and three-hop blocks.
 
     Returns
     -------
@@ -493,7 +542,7 @@ def orbit_adjacency(graph, orbits="1-hop", top_k=None, block_rows=None, memory_m
     out = {}
     one = [k for k in keys if k[0] == 1]
     if one:
-        types, _ = _edge_types(simple, n_jobs)
+        types, _ = _edge_types(simple, n_jobs, verbose)
         col = {t: i for i, t in enumerate(DIRECTED_TYPES)}
         for key in one:
             m = sp.csr_matrix((types[:, col[key[1:]]].copy(), simple.indices.copy(), simple.indptr.copy()),
@@ -504,7 +553,8 @@ def orbit_adjacency(graph, orbits="1-hop", top_k=None, block_rows=None, memory_m
     multi = [k for k in keys if k[0] > 1]
     if multi:
         parts = {k: [] for k in multi}
-        for _, _, blocks in iter_orbit_adjacency_blocks(simple.graph, multi, block_rows, memory_mb, n_jobs):
+        for _, _, blocks in iter_orbit_adjacency_blocks(simple.graph, multi, block_rows, memory_mb, n_jobs,
+                                                        verbose):
             for key, block in blocks.items():
                 parts[key].append(block if top_k is None else _top_k_rows(block, int(top_k)))
         for key in multi:

@@ -11,6 +11,8 @@ from graphembed.io.errors import InputError
 from graphembed.params import REDUCERS  # one list, shared with the CLI
 
 MAX_LEGEND = 12
+# The steps of plot_embedding's progress bar.
+PLOT_STAGES = ("subsample", "2-D map", "draw", "write PNG")
 HEURISTIC_NAMES = ("common_neighbors", "jaccard", "adamic_adar", "preferential_attachment")
 
 
@@ -72,7 +74,8 @@ def reduce_2d(vectors, reducer="auto", seed=0):
     return PCA(n_components=2, random_state=seed).fit_transform(x), "PCA"
 
 
-def plot_embedding(embedding, path, labels=None, *, reducer="auto", max_points=5000, seed=0, title=None):
+def plot_embedding(embedding, path, labels=None, *, reducer="auto", max_points=5000, seed=0, title=None,
+                   verbose=False):
     """Scatter plot of a 2-D map of ``embedding`` into the PNG ``path``.
 
     Parameters
@@ -83,6 +86,10 @@ def plot_embedding(embedding, path, labels=None, *, reducer="auto", max_points=5
         the rest are grey ("other").
     reducer : ``auto`` (UMAP if installed, else t-SNE), ``umap``, ``tsne`` or ``pca``.
     max_points : embeddings with more rows are randomly subsampled to this many points.
+    verbose : a progress bar on stderr (only when it is a terminal) over the stages of
+        ``PLOT_STAGES``. scikit-learn's t-SNE has no progress callback (and umap-learn's
+        ``verbose`` prints log lines on stdout), so during the 2-D map the bar only ticks its
+        elapsed time, refreshed every second from a thread; the computation is untouched.
 
     Returns a dict: path, reducer, points shown, nodes.
     """
@@ -103,10 +110,56 @@ def plot_embedding(embedding, path, labels=None, *, reducer="auto", max_points=5
             raise InputError(f"{lab.shape[0]} labels for {n} embedded nodes")
     else:
         lab = None
+    from graphembed.base import progress
+
+    with progress(len(PLOT_STAGES), "plot", verbose) as bar:
+        bar.set_postfix_str(PLOT_STAGES[0], refresh=False)
+        return _plot_embedding(embedding, path, lab, reducer, max_points, seed, title, bar)
+
+
+def _next_stage(bar):
+    bar.update(1)
+    if bar.n < len(PLOT_STAGES):
+        bar.set_postfix_str(PLOT_STAGES[bar.n])
+
+
+class _Ticking:
+    """Refresh ``bar`` every ``interval`` seconds from a daemon thread while the block runs, so
+    its elapsed time moves during a step that reports nothing (no-op when the bar is off)."""
+
+    def __init__(self, bar, interval=1.0):
+        self.bar, self.interval = bar, interval
+
+    def __enter__(self):
+        import threading
+
+        self._stop = threading.Event()
+        self._thread = None
+        if not self.bar.disable:
+            self._thread = threading.Thread(target=self._run, daemon=True)
+            self._thread.start()
+        return self
+
+    def _run(self):
+        while not self._stop.wait(self.interval):
+            self.bar.refresh()
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        return False
+
+
+def _plot_embedding(embedding, path, lab, reducer, max_points, seed, title, bar):
+    n = len(embedding)
     rows = np.arange(n)
     if n > max_points:
         rows = np.sort(np.random.default_rng(seed).choice(n, max_points, replace=False))
-    xy, used = reduce_2d(embedding.vectors[rows], reducer, seed)
+    _next_stage(bar)
+    with _Ticking(bar):
+        xy, used = reduce_2d(embedding.vectors[rows], reducer, seed)
+    _next_stage(bar)
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 7))
     size = float(np.clip(12000.0 / len(rows), 4, 60))  # marker area (pt^2): larger when sparse
@@ -136,8 +189,10 @@ def plot_embedding(embedding, path, labels=None, *, reducer="auto", max_points=5
     ax.set_title(title or f"{method} embedding ({embedding.dim}-d): {used}{sub}")
     ax.set_xlabel(f"{used} 1")
     ax.set_ylabel(f"{used} 2")
+    _next_stage(bar)
     _save(fig, path)
     plt.close(fig)
+    _next_stage(bar)
     return {"path": str(path), "reducer": used, "points": int(len(rows)), "nodes": int(n)}
 
 

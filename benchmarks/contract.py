@@ -120,7 +120,9 @@ def run(args, env=None, hide=False, cwd=None, tty=False):
     else:
         argv = [shutil.which("graphembed") or "graphembed"] + args
     if tty:
-        argv = ["script", "-qec", shlex.join(argv), "/dev/null"]
+        # script's pseudo-terminal starts at 0 x 0, and tqdm hides bars below a 0-row screen:
+        # give it an ordinary 24 x 80 terminal first
+        argv = ["script", "-qec", "stty rows 24 cols 80; " + shlex.join(argv), "/dev/null"]
     return subprocess.run(argv, capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
 
 

@@ -83,3 +83,15 @@ def test_public_type_hints_resolve():
     result = subprocess.run([sys.executable, "-c", RESOLVE_HINTS, *HINTED], cwd=ROOT, capture_output=True,
                             text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_only_the_public_base_is_imported():
+    """The plugin and the package import ``graphembed.base``; the private ``graphembed.embed._base``
+    stays only as a shim for old imports."""
+    shim = ROOT / "graphembed" / "embed" / "_base.py"
+    users = []
+    for top in ("graphembed", "plugins"):
+        for path in sorted((ROOT / top).rglob("*.py")):
+            if path != shim and "graphembed.embed._base" in path.read_text():
+                users.append(str(path.relative_to(ROOT)))
+    assert shim.is_file() and users == []

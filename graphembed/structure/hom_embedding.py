@@ -164,7 +164,7 @@ class HomomorphismEmbedding(BaseEstimator):
 
     def fit(self, graphs):
         """Draw the patterns (sizes scaled to ``graphs`` when max_size is None)."""
-        from graphembed.embed._base import check_seed
+        from graphembed.base import check_seed
 
         self._validate()
         gs = self._graphs(graphs)
@@ -199,7 +199,7 @@ class HomomorphismEmbedding(BaseEstimator):
 
     def transform(self, graphs):
         """(n_graphs, n_columns) float64 array of the chosen representation."""
-        from graphembed.embed._base import check_is_fitted
+        from graphembed.base import check_is_fitted
 
         check_is_fitted(self, "patterns_")
         gs = self._graphs(graphs)
@@ -222,8 +222,7 @@ class HomomorphismEmbedding(BaseEstimator):
 
     def log_hom(self, graphs):
         """(n_graphs, n_patterns) float64 log hom(F_j, G_i) (-inf where the count is 0)."""
-        from graphembed.base import progress
-        from graphembed.embed._base import check_is_fitted
+        from graphembed.base import check_is_fitted, progress
         from graphembed.structure.hom_counting import check_table_budget
 
         check_is_fitted(self, "patterns_")

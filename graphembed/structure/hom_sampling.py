@@ -205,7 +205,7 @@ class HomomorphismSampler(BaseEstimator):
         from scipy.sparse.csgraph import connected_components
 
         from graphembed._kernels.homs import row_cumsums
-        from graphembed.embed._base import check_seed, numba_threads
+        from graphembed.base import check_seed, numba_threads
 
         motif = self._validate()
         g = as_graph(graph)
@@ -278,7 +278,7 @@ class HomomorphismSampler(BaseEstimator):
     # ------------------------------------------------------------------ running
     def _run(self, pairs, kind, thresholds, n_out):
         from graphembed._kernels.homs import run_chains
-        from graphembed.embed._base import check_is_fitted, numba_threads
+        from graphembed.base import check_is_fitted, numba_threads
 
         check_is_fitted(self, "graph_")
         g = self.graph_
@@ -403,7 +403,7 @@ class HomomorphismSampler(BaseEstimator):
         return HomResult("macc", *mats, **common)
 
     def _check_fitted(self):
-        from graphembed.embed._base import check_is_fitted
+        from graphembed.base import check_is_fitted
 
         check_is_fitted(self, "graph_")
 

@@ -41,8 +41,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from graphembed.base import progress
-from graphembed.embed._base import numba_threads
+from graphembed.base import numba_threads, progress
 from graphembed.graph import Graph
 from graphembed.io.errors import InputError
 

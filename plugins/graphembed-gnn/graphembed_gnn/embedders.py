@@ -3,7 +3,7 @@ import time
 
 import numpy as np
 
-from graphembed.embed._base import BaseEmbedder, check_seed, progress
+from graphembed.base import BaseEmbedder, check_seed, progress
 from graphembed.graph import Graph
 from graphembed.io.errors import InputError
 

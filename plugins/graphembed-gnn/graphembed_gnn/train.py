@@ -238,7 +238,7 @@ def _train(graph, features, labels, masks, model, *, device, amp, batching, batc
     epochs = int(settings["epochs"])
     if epochs < 1:
         raise InputError(f"epochs must be >= 1, got {epochs}")
-    from graphembed.embed._base import progress
+    from graphembed.base import progress
 
     net.train()
     bar = progress(epochs, f"{model} training", verbose)

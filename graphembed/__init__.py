@@ -34,6 +34,7 @@ _LAZY = {
     "hom_count": "graphembed.structure.hom_counting",
     "HomomorphismEmbedding": "graphembed.structure.hom_embedding",
     "tasks": "graphembed.tasks",
+    "Client": "graphembed.service.client",
 }
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _LAZY)

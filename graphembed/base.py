@@ -180,12 +180,74 @@ def numba_threads(n_jobs: int | None) -> Iterator[int]:
         numba.set_num_threads(previous)
 
 
+_LISTENERS: list = []  # callbacks(stage, n, total) that every bar also reports to (progress_listener)
+
+
 def progress(total: int | None, desc: str, verbose: bool) -> tqdm:
-    """A tqdm bar on stderr, shown only when ``verbose`` and stderr is a terminal."""
+    """A tqdm bar on stderr, shown only when ``verbose`` and stderr is a terminal.
+
+    Inside :func:`progress_listener` the bar also reports every step to the listeners."""
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, disable=None if verbose else True, leave=False, unit="it")
+    bar = tqdm(total=total, desc=desc, disable=None if verbose else True, leave=False, unit="it")
+    if _LISTENERS:
+        return _ReportingBar(bar, desc, total, tuple(_LISTENERS))
+    return bar
+
+
+@contextlib.contextmanager
+def progress_listener(callback) -> Iterator[None]:
+    """Within the block, every :func:`progress` bar also calls ``callback(stage, n, total)``
+    (stage: the bar's description, n: steps done, total: None when unknown) when it is made,
+    on each update and when it closes. What the bars show on stderr does not change (the
+    service's worker processes report job progress through this)."""
+    _LISTENERS.append(callback)
+    try:
+        yield
+    finally:
+        _LISTENERS.remove(callback)
+
+
+class _ReportingBar:
+    """A tqdm bar that also reports its steps to listeners; everything else is the bar's."""
+
+    def __init__(self, bar, desc, total, listeners):
+        self._bar, self._desc, self._listeners = bar, desc, listeners
+        self._count, self._total = 0, total
+        self._tell()
+
+    def _tell(self):
+        for listener in self._listeners:
+            try:
+                listener(self._desc, self._count, self._total)
+            except Exception:  # noqa: BLE001 - a listener never breaks the computation
+                pass
+
+    @property
+    def n(self):
+        return self._count
+
+    def update(self, n=1):
+        self._count += n
+        out = self._bar.update(n)
+        self._tell()
+        return out
+
+    def close(self):
+        self._bar.close()
+        self._tell()
+
+    def __enter__(self):
+        self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __getattr__(self, name):
+        return getattr(self._bar, name)
 
 
 __all__ = ["BaseEmbedder", "BaseEstimator", "Param", "SEED", "THREADS", "VERBOSE", "check_is_fitted", "check_seed", "derive_seed",
-           "default_threads", "numba_threads", "progress"]
+           "default_threads", "numba_threads", "progress", "progress_listener"]

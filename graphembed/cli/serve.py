@@ -1,6 +1,8 @@
-"""``graphembed serve``: the HTTP neighbour service over an index directory (FastAPI + uvicorn)."""
+"""``graphembed serve``: the analytics service over a data directory (``--data-dir``), or the
+HTTP neighbour service over one index directory (``INDEX``); FastAPI + uvicorn."""
 import os
 import stat
+from pathlib import Path
 
 import click
 
@@ -44,7 +46,18 @@ def resolve_token(opts):
 
 
 @click.command()
-@click.argument("index_dir", metavar="INDEX", type=click.Path(file_okay=False))
+@click.argument("index_dir", metavar="[INDEX]", type=click.Path(file_okay=False), required=False)
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="Run the analytics service (graph catalog, jobs, results, neighbour queries, web "
+                   "page) over this folder, created if missing; instead of serving one INDEX.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="[--data-dir] Jobs run at once, each in its own process. Default: cores / threads per job.")
+@click.option("--threads-per-job", type=click.IntRange(min=1), default=1, show_default=True,
+              help="[--data-dir] Threads each job's worker process uses.")
+@click.option("--cors", "cors", multiple=True, metavar="ORIGIN",
+              help="[--data-dir] Allow cross-origin requests from this origin (repeatable). Default: none.")
+@click.option("--max-upload-bytes", type=click.IntRange(min=1), default=1 << 30, show_default=True,
+              help="[--data-dir] Largest graph file (and labels) an upload may send.")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to bind; only loopback by default.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
@@ -82,18 +95,32 @@ def resolve_token(opts):
 @threads_option("faiss threads per request (requests already run concurrently).", default=1)
 @click.option("--no-mmap", is_flag=True, help="Read the index into memory instead of mapping it.")
 @click.option("--access-log", is_flag=True, help="Log every request.")
-@click.option("--check", is_flag=True, help="Load the index, build the app and exit (no server).")
+@click.option("--check", is_flag=True, help="Load the index (or open the data directory), build the app and exit (no server).")
 @pass_options
 def serve(opts):
-    """Serve nearest-neighbour queries over HTTP (pip install 'graphembed[serve,index]').
+    """Serve graphs, jobs and neighbour queries over HTTP (pip install 'graphembed[serve,index]').
 
     \b
-    graphembed serve emb.index --host 127.0.0.1 --port 8000
+    graphembed serve --data-dir ./ge-data      # the analytics service; the web page at /
+    graphembed serve emb.index --port 8000     # neighbour queries over one index
     curl -s localhost:8000/neighbors -H 'content-type: application/json' -d '{"ids": [1], "k": 5}'
 
-    Endpoints: GET /healthz, /info, /nodes/{id}/vector; POST /neighbors, /search, /similarity,
-    /reload (token required); docs at /docs.
+    With --data-dir: a graph catalog (POST /graphs uploads), jobs (POST /jobs), their results and
+    neighbour queries per embedding; a token is always required (DATA/token, printed on first
+    start; DATA/token.read is read-only). With INDEX: GET /healthz, /info, /nodes/{id}/vector;
+    POST /neighbors, /search, /similarity, /reload (token required). Docs at /docs.
     """
+    if opts["data_dir"] is not None:
+        if opts["index_dir"] is not None:
+            fail("give either INDEX (neighbour queries over one index) or --data-dir (the analytics "
+                 "service), not both")
+        return serve_data_dir(opts)
+    if opts["index_dir"] is None:
+        fail("give an INDEX directory to serve, or --data-dir DATA for the analytics service")
+    ctx = click.get_current_context()
+    for name in ("workers", "threads_per_job", "cors", "max_upload_bytes"):
+        if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE:
+            fail(f"--{name.replace('_', '-')} needs --data-dir (the analytics service)")
     require("fastapi", "uvicorn", "faiss", command="serve")  # before the token file or the index
     token = resolve_token(opts)
     try:
@@ -128,6 +155,64 @@ def serve(opts):
     run(app, opts["host"], opts["port"], access_log=opts["access_log"],
         timeout_keep_alive=opts["keep_alive_timeout"], timeout_header=opts["header_timeout"],
         limit_concurrency=opts["limit_concurrency"])
+
+
+def serve_data_dir(opts):
+    """``graphembed serve --data-dir DATA``: the analytics service."""
+    require("fastapi", "uvicorn", "faiss", "python_multipart", command="serve")
+    if opts["token_file"] is not None:
+        fail("--token-file is for INDEX: with --data-dir the token is DATA/token (or GRAPHEMBED_TOKEN)")
+    source = click.get_current_context().get_parameter_source("token")
+    if opts["token"] is not None and source == click.core.ParameterSource.COMMANDLINE:
+        fail("--token is for INDEX: with --data-dir the token is DATA/token (or GRAPHEMBED_TOKEN)")
+    if opts["token"] is not None and not opts["token"].strip():
+        fail("GRAPHEMBED_TOKEN is empty or only whitespace: give a real token, or unset it")
+    try:
+        import uvicorn  # noqa: F401
+
+        from graphembed.service.api import create_service_app
+        from graphembed.service.core import ServiceCore
+        from graphembed.service.errors import ServiceError
+        from graphembed.service.server import run
+    except ImportError as exc:  # present but broken (a missing dependency of fastapi, say)
+        missing_extra(exc.name or "fastapi", "serve")
+    import faiss
+
+    faiss.omp_set_num_threads(opts["threads"])
+    data_dir = Path(opts["data_dir"])
+    first = not (data_dir / "token").exists()
+    core = ServiceCore(data_dir, workers=opts["workers"], threads_per_job=opts["threads_per_job"],
+                       max_upload_bytes=opts["max_upload_bytes"])
+    try:
+        core.start()
+    except (ServiceError, OSError) as exc:
+        fail(f"{data_dir}: cannot start the service: {getattr(exc, 'message', None) or exc}")
+    try:
+        hosts = list(opts["allowed_hosts"]) or None
+        app = create_service_app(core, cors_origins=opts["cors"], max_body_bytes=opts["max_body_bytes"],
+                                 allowed_hosts=hosts, max_upload_bytes=opts["max_upload_bytes"],
+                                 body_timeout=opts["body_timeout"], max_k=opts["max_k"],
+                                 max_batch=opts["max_batch"], max_ef_search=opts["max_ef_search"],
+                                 max_nprobe=opts["max_nprobe"], request_timeout=opts["request_timeout"],
+                                 heavy_concurrency=opts["heavy_threads"])
+        token_path = core.token_path
+        if first:
+            click.echo(f"graphembed: created the write token {token_path} (read-only: {token_path}.read); "
+                       f"send it as Authorization: Bearer $(cat {token_path})", err=True)
+        if opts["host"] not in LOOPBACK:
+            click.echo(f"graphembed: warning: serving on {opts['host']}: anyone who can reach this address "
+                       "and holds a token can use the service (use TLS in front of it)", err=True)
+        url = f"http://{opts['host']}:{opts['port']}"
+        if opts["check"]:
+            click.echo(f"ok: {data_dir} opens; would serve on {url} (token: {token_path})", err=True)
+            return
+        click.echo(f"graphembed: serving {data_dir} on {url} (web page at /, docs at /docs, token in "
+                   f"{token_path})", err=True)
+        run(app, opts["host"], opts["port"], access_log=opts["access_log"],
+            timeout_keep_alive=opts["keep_alive_timeout"], timeout_header=opts["header_timeout"],
+            limit_concurrency=opts["limit_concurrency"])
+    finally:
+        core.close()
 
 
 def main():  # pragma: no cover - ``python -m graphembed.cli.serve``

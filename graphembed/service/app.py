@@ -264,6 +264,54 @@ class _Runner:
                                 "fewer ids or a smaller k, ef_search or nprobe") from None
 
 
+class NeighborQueries:
+    """The neighbour queries over one index, with the limits ``lim`` (:data:`DEFAULT_LIMITS`):
+    the request models, the checks (unknown ids 404, cost 422) and the search run inline or in
+    the bounded pool. One per app; the index is passed per call, so one app can serve several
+    (the service's ``POST /embeddings/{id}/neighbors``). ``safe``: makes a message one line
+    without server paths."""
+
+    def __init__(self, lim, safe=redact, damaged="rebuild it and POST /reload"):
+        self.lim = lim
+        self.safe, self.damaged = safe, damaged
+        self.run = _Runner(lim["heavy_concurrency"], lim["request_timeout"])
+        self.models = _models(lim)
+
+    @staticmethod
+    def known(idx, ids):
+        missing = [v for v in ids if v not in idx]
+        if missing:
+            shown = ", ".join(_short(v) for v in missing[:5]) + (", ..." if len(missing) > 5 else "")
+            raise ApiError(404, f"unknown node id {shown}" if len(missing) == 1
+                           else f"{len(missing)} unknown node ids: {shown}")
+
+    def budget(self, idx, n_queries, body):
+        lim = self.lim
+        work = _work(idx, n_queries, body.filter, k=body.k, ef_search=body.ef_search, nprobe=body.nprobe)
+        if work > lim["max_work"]:
+            raise ApiError(422, f"this request would compare about {work:,} vectors, over the limit "
+                                f"of {lim['max_work']:,}: send fewer queries or a smaller k, "
+                                "ef_search or nprobe")
+        return work
+
+    async def searched(self, work, fn):
+        try:
+            return await self.run(work, fn)
+        except (InputError, RuntimeError, MemoryError) as exc:  # inputs were checked: the index failed
+            raise ApiError(503, f"the search failed ({self.safe(exc) or type(exc).__name__}); the index "
+                                f"may be damaged: {self.damaged}") from None
+
+    async def neighbors(self, idx, body):
+        """The answer to a ``NeighborsRequest`` ``body`` over ``idx`` (a JSON-ready dict)."""
+        self.known(idx, body.ids)
+        if body.filter is not None:
+            self.known(idx, body.filter)
+        work = self.budget(idx, len(body.ids), body)
+        result = await self.searched(work, lambda: idx.neighbors(
+            body.ids, k=body.k, filter=body.filter, ef_search=body.ef_search, nprobe=body.nprobe))
+        return {"k": body.k, "metric": idx.metric, "results": _results(body.ids, result)}
+
+
 # ---------------------------------------------------------------------------- the app
 def create_app(index_path, *, token=None, mmap=True, allowed_hosts=None, **limits):
     """A FastAPI app (wrapped in the ASGI :class:`Guard`) serving the index directory ``index_path``.
@@ -286,15 +334,16 @@ def create_app(index_path, *, token=None, mmap=True, allowed_hosts=None, **limit
         hosts = LOOPBACK_HOSTS if token is None else None
     else:
         hosts = None if "*" in allowed_hosts else (*LOOPBACK_HOSTS, *allowed_hosts)
-    run = _Runner(lim["heavy_concurrency"], lim["request_timeout"])
-    NeighborsRequest, SearchRequest, SimilarityRequest = _models(lim)
+
+    def safe(text):
+        return redact(text, paths)
+
+    queries = NeighborQueries(lim, safe)
+    NeighborsRequest, SearchRequest, SimilarityRequest = queries.models
 
     app = FastAPI(title="graphembed neighbour service",
                   description=f"Nearest neighbours over the index {name}.", version=_version())
     app.state.graphembed = state
-
-    def safe(text):
-        return redact(text, paths)
 
     async def authorized(request: Request):
         check_bearer(request)
@@ -307,27 +356,7 @@ def create_app(index_path, *, token=None, mmap=True, allowed_hosts=None, **limit
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
             raise ApiError(401, "missing or wrong bearer token (Authorization: Bearer <token>)")
 
-    def known(idx, ids):
-        missing = [v for v in ids if v not in idx]
-        if missing:
-            shown = ", ".join(_short(v) for v in missing[:5]) + (", ..." if len(missing) > 5 else "")
-            raise ApiError(404, f"unknown node id {shown}" if len(missing) == 1
-                           else f"{len(missing)} unknown node ids: {shown}")
-
-    def budget(idx, n_queries, body):
-        work = _work(idx, n_queries, body.filter, k=body.k, ef_search=body.ef_search, nprobe=body.nprobe)
-        if work > lim["max_work"]:
-            raise ApiError(422, f"this request would compare about {work:,} vectors, over the limit "
-                                f"of {lim['max_work']:,}: send fewer queries or a smaller k, "
-                                "ef_search or nprobe")
-        return work
-
-    async def searched(work, fn):
-        try:
-            return await run(work, fn)
-        except (InputError, RuntimeError, MemoryError) as exc:  # inputs were checked: the index failed
-            raise ApiError(503, f"the search failed ({safe(exc) or type(exc).__name__}); the index may "
-                                "be damaged: rebuild it and POST /reload") from None
+    known, budget, searched = queries.known, queries.budget, queries.searched
 
     @app.exception_handler(ApiError)
     async def _api_error(request, exc):
@@ -385,14 +414,7 @@ def create_app(index_path, *, token=None, mmap=True, allowed_hosts=None, **limit
     @app.post("/neighbors", summary="Nearest neighbours of indexed nodes (each excluding itself)",
               dependencies=[Depends(authorized)])
     async def neighbors(body: NeighborsRequest):
-        idx = state.index
-        known(idx, body.ids)
-        if body.filter is not None:
-            known(idx, body.filter)
-        work = budget(idx, len(body.ids), body)
-        result = await searched(work, lambda: idx.neighbors(
-            body.ids, k=body.k, filter=body.filter, ef_search=body.ef_search, nprobe=body.nprobe))
-        return JSONResponse({"k": body.k, "metric": idx.metric, "results": _results(body.ids, result)})
+        return JSONResponse(await queries.neighbors(state.index, body))
 
     @app.post("/search", summary="Nearest neighbours of query vectors", dependencies=[Depends(authorized)])
     async def search(body: SearchRequest):

@@ -111,7 +111,7 @@ def job_mix(graphs, rng, n_jobs):
         (3, lambda g: ("orbits", None, {})),
         (1, lambda g: ("graphlets", None, {})),
         (1, lambda g: ("linkpred-evaluate", "fastrp", {"dim": 32, "seed": 1})),
-        (1, lambda g: ("cluster", "fastrp", {"dim": 32, "seed": 2})),
+        (1, lambda g: ("cluster", "fastrp", {"dim": 32, "n_clusters": 4, "seed": 2})),
     ]
     weights = np.array([w for w, _ in kinds], float)
     out = []

@@ -35,6 +35,13 @@ _LAZY = {
     "HomomorphismEmbedding": "graphembed.structure.hom_embedding",
     "tasks": "graphembed.tasks",
     "Client": "graphembed.service.client",
+    "RoleFeatures": "graphembed.embed.roles",
+    "GraphWave": "graphembed.embed.graphwave",
+    "Concat": "graphembed.embed.fuse",
+    "forman_curvature": "graphembed.structure.curvature",
+    "ollivier_ricci_curvature": "graphembed.structure.curvature",
+    "effective_resistance": "graphembed.structure.resistance",
+    "rewire": "graphembed.structure.rewiring",
 }
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _LAZY)

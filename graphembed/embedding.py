@@ -117,10 +117,16 @@ class Embedding:
     @classmethod
     def load(cls, path: str | os.PathLike[str], format: str | None = None) -> Embedding:
         """Read an embedding file (any format :meth:`save` writes); ids, vectors and whatever
-        metadata the file holds."""
+        metadata the file holds. A directory is read as a partitioned embedding: its
+        ``*.parquet`` files in name order (what ``--scheduler`` runs write for ``-o DIR/``)."""
+        import os
+
         from graphembed.io.embedding_files import read_embedding
 
-        ids, vectors, meta = read_embedding(path, format)
+        if os.path.isdir(path) and format in (None, "parquet"):
+            ids, vectors, meta = _read_parquet_directory(path)
+        else:
+            ids, vectors, meta = read_embedding(path, format)
         emb = cls(ids, vectors, meta.get("method"), meta.get("params"), meta.get("input"))
         emb.graphembed_version = meta.get("graphembed_version")
         return emb
@@ -134,6 +140,31 @@ class Embedding:
         kv = KeyedVectors(self.dim)
         kv.add_vectors([str(v) for v in self.node_ids.tolist()], self.vectors)
         return kv
+
+
+def _read_parquet_directory(path):
+    """``(ids, vectors, metadata)`` of a directory of Parquet embedding parts, in name order."""
+    from pathlib import Path
+
+    from graphembed.io.embedding_files import _check_embedding, read_embedding
+    from graphembed.io.errors import InputError
+
+    files = sorted(f for f in Path(path).iterdir()
+                   if f.is_file() and f.suffix.lower() in (".parquet", ".pq") and not f.name.startswith((".", "_")))
+    if not files:
+        raise InputError(f"{path}: a directory without .parquet embedding files")
+    parts = [read_embedding(f, "parquet") for f in files]
+    dims = {p[1].shape[1] for p in parts if p[1].shape[0]}
+    if len(dims) > 1:
+        raise InputError(f"{path}: its parts have vectors of different lengths ({', '.join(map(str, sorted(dims)))})")
+    ids = [p[0] for p in parts]
+    if len({a.dtype.kind for a in ids}) > 1:  # a part of digit-only text ids read as integers: all text
+        ids = [np.asarray([str(v) for v in a.tolist()], dtype=object) for a in ids]
+    ids = np.concatenate(ids)
+    dim = dims.pop() if dims else parts[0][1].shape[1]
+    vectors = np.concatenate([p[1].reshape(-1, dim) for p in parts]).astype(np.float32, copy=False)
+    _check_embedding(Path(path), ids, vectors)
+    return ids, vectors, parts[0][2]
 
 
 def _json_default(obj):  # older name, kept for importers

@@ -324,3 +324,105 @@ HOM_EMBEDDING = {
     "random_state": SEED,
     "verbose": VERBOSE,
 }
+
+
+ROLE_AGGREGATORS = ("mean", "sum")  # ReFeX neighbour aggregations (graphembed.embed.roles)
+LAPLACIANS = ("normalized", "combinatorial")  # GraphWave (graphembed.embed.graphwave)
+FUSE_SCALINGS = ("standard", "columns", "none")  # Concat blocks (graphembed.embed.fuse)
+
+ROLES = {
+    "n_rounds": Param("int", 3, low=0, cli="rounds",
+                      help="Recursive rounds of neighbour aggregation (stops early when a round adds no column)."),
+    "aggregators": Param("str", ROLE_AGGREGATORS, instances=(list, tuple),
+                         help="Neighbour aggregations per round: mean, sum or both."),
+    "orbits": Param("bool", True, help="Add the 15 graphlet orbit counts to the base features."),
+    "bin_fraction": Param("float", 0.5, low=0, high=1, low_open=True, high_open=True,
+                          help="Vertical log-binning: the lowest share p of values gets bin 0, p of the rest bin 1..."),
+    "prune_tolerance": Param("int", 0, low=0,
+                             help="s: two binned columns are redundant when their bins differ by at most s on every node."),
+    "values": Param("str", "binned", choices=("binned", "raw", "log"),
+                    help="Embedding values of the retained columns: their log-bin numbers (as the paper), raw or log(1 + raw)."),
+    "n_roles": Param("int", None, low=1, also=(None,), cli="roles",
+                     help="RolX: factorise into this many soft roles (NMF; None: return the features)."),
+    "random_state": SEED,
+    "n_jobs": THREADS,
+    "verbose": VERBOSE,
+}
+
+
+GRAPHWAVE = {
+    "scales": Param("floats", None, also=(None,),
+                    help="Heat scales s (None: n_scales automatic scales from the spectrum bound)."),
+    "n_scales": Param("int", 2, low=1, help="Number of automatic scales."),
+    "order": Param("int", "auto", low=1, high=100_000, also=("auto",),
+                   help="Degree of the Chebyshev approximation of exp(-s x) (auto: error below 1e-8/t_max)."),
+    "n_points": Param("int", 50, low=1, cli="points",
+                      help="Points t at which each characteristic function is sampled."),
+    "t_max": Param("float", 100.0, low=0, low_open=True, help="Largest sample point t."),
+    "laplacian": Param("str", "normalized", choices=LAPLACIANS,
+                       help="normalized (I - D^-1/2 A D^-1/2) or combinatorial (D - A)."),
+    "n_jobs": THREADS,
+    "verbose": VERBOSE,
+}
+
+
+FUSE = {
+    "weights": Param("floats", None, also=(None,),
+                     help="Weight of each block after standardising (None: 1 for every block)."),
+    "scaling": Param("str", "standard", choices=FUSE_SCALINGS,
+                     help="standard: columns to zero mean and unit variance, each block to unit total "
+                          "variance; columns: the columns only; none: blocks as they are."),
+    "join": Param("str", "exact", choices=("exact", "inner"),
+                  help="exact: every block must have the same nodes (else an error); inner: keep the "
+                       "nodes that every block has."),
+}
+
+
+# ---------------------------------------------------------------- curvature, resistance, rewiring
+FORMAN = {
+    "kind": Param("str", "augmented", choices=("augmented", "plain"),
+                  help="augmented: 4 - d_u - d_v + 3 triangles; plain: 4 - d_u - d_v (or the weighted formula)."),
+    "weighted": Param("bool", False, help="Use edge weights (plain Forman only)."),
+    "n_jobs": THREADS,
+}
+
+OLLIVIER = {
+    "alpha": Param("float", 0.5, low=0, high=1, high_open=True,
+                   help="Laziness: mass kept on the node by its random-walk measure."),
+    "method": Param("str", "auto", choices=("auto", "exact", "sinkhorn"),
+                    help="Transport: exact LP, entropic Sinkhorn, or auto (Sinkhorn above the degree threshold)."),
+    "sinkhorn_threshold": Param("int", 32, low=0,
+                                help="auto: Sinkhorn for edges whose larger degree exceeds this."),
+    "sinkhorn_epsilon": Param("float", 1e-3, low=0, low_open=True, high=1,
+                              help="Entropic regularisation of Sinkhorn (final annealing stage)."),
+    "tol": Param("float", 1e-6, low=0, low_open=True, help="Sinkhorn: L1 marginal error to stop at."),
+    "max_iter": Param("int", 1000, low=1, help="Sinkhorn: sweeps per annealing stage."),
+    "n_jobs": THREADS,
+}
+
+RESISTANCE = {
+    "method": Param("str", "auto", choices=("auto", "exact", "sketch"),
+                    help="exact: dense pseudo-inverse (small graphs); sketch: Spielman-Srivastava JL sketch; auto: exact up to 1000 nodes."),
+    "epsilon": Param("float", 0.3, low=0, low_open=True, high=1, high_open=True,
+                     help="Sketch: relative error bound (k = ceil(24 ln n / epsilon^2) solves)."),
+    "n_vectors": Param("int", None, low=1, also=(None,),
+                       help="Sketch: number of random projections k (None: from epsilon)."),
+    "random_state": SEED,
+    "tol": Param("float", 1e-6, low=0, low_open=True, help="Conjugate gradient: relative residual."),
+    "weighted": Param("bool", False, help="Use edge weights as conductances."),
+    "exact_max_nodes": Param("int", 5000, low=1, help="exact: refuse graphs with more nodes."),
+    "n_jobs": THREADS,
+}
+
+REWIRE = {
+    "method": Param("str", "curvature", choices=("curvature", "resistance"),
+                    help="curvature: SDRF/BORF-style; resistance: greedy total-resistance additions."),
+    "iterations": Param("int", 10, low=0, help="Rewiring steps (each adds at most one edge)."),
+    "random_state": SEED,
+    "curvature": Param("str", "forman", choices=("forman", "ollivier"),
+                       help="Curvature used by method=curvature (augmented Forman, or exact Ollivier)."),
+    "remove_above": Param("float", None, also=(None,),
+                          help="Also remove the most positively curved edge when its curvature exceeds this."),
+    "alpha": Param("float", 0.5, low=0, high=1, high_open=True, help="Ollivier laziness."),
+    "n_jobs": THREADS,
+}

@@ -27,6 +27,8 @@ FAST = {
     "grf": dict(n_walks=4),
     "orbits": dict(),
     "orbit-adjacency": dict(dim=3),
+    # RolX: a fixed width (the ReFeX columns kept depend on the weights the inputs carry)
+    "roles": dict(n_roles=4),
 }
 SEEDED = {"random_state": 0}
 NAMES = available_embedders()

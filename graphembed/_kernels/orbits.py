@@ -44,14 +44,50 @@ def reverse_positions(indptr, indices):
     return rev
 
 
-@njit(cache=True, parallel=True)
 def edge_triangles(indptr, indices, rev, n_blocks):
     """int64 (nnz,): triangles through each stored edge (same value in both directions)."""
+    tri = edge_triangles_rows(indptr, indices, 0, indptr.shape[0] - 1, n_blocks)
+    mirror_lower(indptr, indices, rev, tri, tri)
+    return tri
+
+
+def edge_aggregates(indptr, indices, rev, tri, degree, n_blocks, n_threads):
+    """Per-edge sums over common neighbours, 4-cliques and 4-cycles of the whole graph.
+
+    Returns
+    -------
+    dsum : int64 (nnz,) sum of degrees of the common neighbours of (v, u).
+    far : int64 (nnz,) for position p = (v, u): sum over common neighbours x of t(u, x).
+    k4_acc, c4_acc : as :func:`edge_aggregates_rows`.
+    """
+    dsum, far, far_rev, k4_acc, c4_acc = edge_aggregates_rows(
+        indptr, indices, tri, degree, 0, indptr.shape[0] - 1, n_blocks, n_threads)
+    mirror_lower(indptr, indices, rev, dsum, dsum)
+    mirror_lower(indptr, indices, rev, far_rev, far)
+    return dsum, far, k4_acc, c4_acc
+
+
+@njit(cache=True, parallel=True)
+def mirror_lower(indptr, indices, rev, lower, out):
+    """out[rev[p]] = lower[p] at every lower edge p = (v, u), u < v (the upper positions of
+    ``out``; ``out`` may be ``lower``)."""
+    for v in prange(indptr.shape[0] - 1):
+        for p in range(indptr[v], indptr[v + 1]):
+            if indices[p] >= v:
+                break
+            out[rev[p]] = lower[p]
+
+
+@njit(cache=True, parallel=True)
+def edge_triangles_rows(indptr, indices, lo, hi, n_blocks):
+    """int64 (indptr[hi] - indptr[lo],): triangles through each lower edge (v, u), u < v, of the
+    rows lo:hi (0 at their upper edges); position p of the graph is entry p - indptr[lo]."""
     n = indptr.shape[0] - 1
-    tri = np.zeros(indices.shape[0], np.int64)
+    base = indptr[lo]
+    tri = np.zeros(indptr[hi] - base, np.int64)
     for b in prange(n_blocks):
-        mark = np.full(n, -1, np.int64)  # mark[x] = position of x in the row of v
-        for v in range(b, n, n_blocks):
+        mark = np.full(n, -1, np.int64)
+        for v in range(lo + b, hi, n_blocks):
             start, stop = indptr[v], indptr[v + 1]
             for p in range(start, stop):
                 mark[indices[p]] = p
@@ -64,41 +100,44 @@ def edge_triangles(indptr, indices, rev, n_blocks):
                     m = mark[indices[q]]
                     if m >= start and m < stop:
                         cnt += 1
-                tri[p] = cnt
-                tri[rev[p]] = cnt
+                tri[p - base] = cnt
     return tri
 
 
 @njit(cache=True, parallel=True)
-def edge_aggregates(indptr, indices, rev, tri, degree, n_blocks, n_threads):
-    """Per-edge sums over common neighbours, 4-cliques and 4-cycles.
+def edge_aggregates_rows(indptr, indices, tri, degree, lo, hi, n_blocks, n_threads):
+    """Per-edge sums over common neighbours, 4-cliques and 4-cycles, from the rows lo:hi.
 
     Returns
     -------
-    dsum : int64 (nnz,) sum of degrees of the common neighbours of (v, u).
-    far : int64 (nnz,) for position p = (v, u): sum over common neighbours x of t(u, x).
-    k4_acc : int64 (n_threads, nnz) 4-cliques per edge, each clique-edge added to one of the
-        edge's two positions (the caller adds acc[p] + acc[rev[p]]).
+    dsum, far, far_rev : int64 (indptr[hi] - indptr[lo],), over the rows' own positions, at each
+        lower edge p = (v, u), u < v: the sum of degrees of the common neighbours of (v, u);
+        the sum over common neighbours x of t(u, x) (far[p]); of t(v, x) (far at rev[p]).
+        0 at the upper edges.
+    k4_acc : int64 (n_threads, nnz) 4-cliques per edge of the whole graph, each clique-edge
+        added to one of the edge's two positions (the caller adds acc[p] + acc[rev[p]]).
     c4_acc : int64 (n_threads, nnz) non-induced 4-cycles per edge, same convention.
     """
     n = indptr.shape[0] - 1
     nnz = indices.shape[0]
-    dsum = np.zeros(nnz, np.int64)
-    far = np.zeros(nnz, np.int64)
+    base = indptr[lo]
+    seg = indptr[hi] - base
+    dsum = np.zeros(seg, np.int64)
+    far = np.zeros(seg, np.int64)
+    far_rev = np.zeros(seg, np.int64)
     k4_acc = np.zeros((n_threads, nnz), np.int64)
     c4_acc = np.zeros((n_threads, nnz), np.int64)
     for b in prange(n_blocks):
         tid = numba.get_thread_id()
-        mark = np.full(n, -1, np.int64)   # position of x in the row of v
+        mark = np.full(n, -1, np.int64)
         lst = np.empty(n, np.int64)
-        mark2 = np.full(n, -1, np.int64)  # position of x in the row of u, for x in L
+        mark2 = np.full(n, -1, np.int64)
         wedge = np.zeros(n, np.int64)
         touched = np.empty(n, np.int64)
-        for v in range(b, n, n_blocks):
+        for v in range(lo + b, hi, n_blocks):
             start, stop = indptr[v], indptr[v + 1]
             for p in range(start, stop):
                 mark[indices[p]] = p
-            # ---- triangles, degree sums and 4-cliques over the edges (v, u), u < v
             for p in range(start, stop):
                 u = indices[p]
                 if u >= v:
@@ -118,12 +157,9 @@ def edge_aggregates(indptr, indices, rev, tri, degree, n_blocks, n_threads):
                             lst[nl] = x
                             nl += 1
                             mark2[x] = q
-                dsum[p] = ds
-                dsum[rev[p]] = ds
-                far[p] = sum_u
-                far[rev[p]] = sum_v
-                # 4-cliques v > u > x > y: x, y in L = common neighbours ranked below u
-                # (mark2 holds their positions in the row of u), y < x adjacent
+                dsum[p - base] = ds
+                far[p - base] = sum_u
+                far_rev[p - base] = sum_v
                 ustart, ustop = indptr[u], indptr[u + 1]
                 k_vu = 0
                 for i in range(nl):
@@ -146,7 +182,6 @@ def edge_aggregates(indptr, indices, rev, tri, degree, n_blocks, n_threads):
                 k4_acc[tid, p] += k_vu
                 for i in range(nl):
                     mark2[lst[i]] = -1
-            # ---- 4-cycles whose highest-ranked node is v: wedges v - u - w, u, w < v
             nt = 0
             for p in range(start, stop):
                 u = indices[p]
@@ -174,7 +209,7 @@ def edge_aggregates(indptr, indices, rev, tri, degree, n_blocks, n_threads):
                         c4_acc[tid, q] += extra
             for i in range(nt):
                 wedge[touched[i]] = 0
-    return dsum, far, k4_acc, c4_acc
+    return dsum, far, far_rev, k4_acc, c4_acc
 
 
 @njit(cache=True, parallel=True)

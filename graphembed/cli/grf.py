@@ -19,6 +19,7 @@ from graphembed.cli.options import (
     seed_option,
     threads_option,
 )
+from graphembed.distributed.cli import check_scheduler_option, scheduler_option
 
 # Table entries (params.GRF) with a typed flag of their own; ``kernel`` also takes --alpha, and
 # ``normalize`` / ``independent`` are the switches --unnormalized / --single-set (below).
@@ -59,6 +60,7 @@ SWITCHES = ("normalize", "independent")
 @threads_option(THREADS_EXACT)
 @report_options()
 @index_option("Also build a nearest-neighbour index directory from the embedding (needs -o).")
+@scheduler_option("The walks by node ranges on the workers (the graph is read here); bit-identical features.")
 @pass_options
 def grf(opts):
     """Graph random features: unbiased walk estimates of graph kernels (Choromanski 2023; Reid et al. 2024).
@@ -99,8 +101,11 @@ def _run(opts):
         return (f"wrote grf ({est.kernel_}, {opts['n_walks']} walks, {est.features_.nnz} feature "
                 f"non-zeros) to {written}")
 
-    run_embedding(opts, make_estimator, extra_outputs=("features_out", "features2_out"),
-                  write_extras=write_features, step="features")
+    scheduler = opts.pop("scheduler", None)
+    if scheduler is not None:
+        check_scheduler_option(scheduler, "grf")
+    run_embedding(opts, make_estimator, {"scheduler": scheduler} if scheduler is not None else None,
+                  extra_outputs=("features_out", "features2_out"), write_extras=write_features, step="features")
 
 
 def _save_npz(path, matrix):

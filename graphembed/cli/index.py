@@ -7,6 +7,7 @@ import click
 
 from graphembed.cli.common import ReportingGroup, pass_options, report, require
 from graphembed.cli.options import json_option, report_options, seed_option, threads_option
+from graphembed.distributed.cli import check_scheduler_option, scheduler_option
 from graphembed.params import INDEX_METRICS as METRICS
 
 
@@ -30,7 +31,7 @@ def _threads(n):
 
 # ---------------------------------------------------------------------------- build
 @index.command()
-@click.argument("embedding", type=click.Path(dir_okay=False))
+@click.argument("embedding", type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
               help="Index directory to write: new, empty, or an existing graphembed index, which is "
                    "replaced atomically (anything else is refused).")
@@ -49,12 +50,15 @@ def _threads(n):
 @seed_option(0, "Seed of the training sample (IVF, PQ).")
 @threads_option("Threads (default: all cores).")
 @report_options("No summary line.", "Print one JSON summary on stdout.")
+@scheduler_option("From a directory of Parquet parts: an IVF index trained here on a sample, each part's "
+                  "vectors added on a worker, the shards merged here.")
 @pass_options
 def build(opts):
-    """Index an embedding file (.parquet, .csv, .tsv, .npz, .w2v).
+    """Index an embedding file (.parquet, .csv, .tsv, .npz, .w2v) or a directory of Parquet parts.
 
     \b
     graphembed index build emb.parquet -o emb.index --index HNSW32 --metric cosine
+    graphembed index build emb/ -o emb.index --scheduler local:4
     """
     require("faiss")
     from graphembed.embedding import Embedding
@@ -62,24 +66,46 @@ def build(opts):
     from graphembed.index.core import _check_replaceable
     from graphembed.io.atomic import check_writable
 
+    scheduler = opts.pop("scheduler")
+    if scheduler is not None:
+        check_scheduler_option(scheduler, "index build")
+        if not Path(opts["embedding"]).is_dir():
+            from graphembed.io.errors import InputError
+
+            raise InputError(f"{opts['embedding']}: --scheduler builds from a directory of Parquet parts "
+                             "(fastrp -o DIR/ --scheduler ...); index a single file without --scheduler")
     check_writable(opts["output"], directory=True)  # refuse before any work, touch nothing
     if Path(opts["output"]).is_dir():
         _check_replaceable(opts["output"])
     _threads(opts["threads"])
     t0 = time.perf_counter()
-    emb = Embedding.load(opts["embedding"])
-    t_read = time.perf_counter() - t0
-    built = EmbeddingIndex.build(emb, index=opts["factory"], metric=opts["metric"],
-                                 ef_construction=opts["ef_construction"], ef_search=opts["ef_search"],
-                                 nprobe=opts["nprobe"], seed=opts["seed"], verbose=not opts["quiet"] and not opts["as_json"])
+    if scheduler is not None:
+        from graphembed.distributed.index import build_index
+        from graphembed.distributed.scheduler import client_for
+
+        t_read = 0.0
+        with client_for(scheduler) as client:
+            built = build_index(opts["embedding"], client, index=opts["factory"], metric=opts["metric"],
+                                nprobe=opts["nprobe"], seed=opts["seed"], threads=opts["threads"])
+    else:
+        emb = Embedding.load(opts["embedding"])
+        t_read = time.perf_counter() - t0
+        built = EmbeddingIndex.build(emb, index=opts["factory"], metric=opts["metric"],
+                                     ef_construction=opts["ef_construction"], ef_search=opts["ef_search"],
+                                     nprobe=opts["nprobe"], seed=opts["seed"],
+                                     verbose=not opts["quiet"] and not opts["as_json"])
     built.save(opts["output"])
     meta = built.meta
     summary = {"output": opts["output"], "nodes": meta["count"], "dim": meta["dim"],
                "factory": meta["factory"], "metric": meta["metric"],
                "read_seconds": round(t_read, 3), "build_seconds": meta["build_seconds"],
                "search_defaults": meta["search_defaults"]}
+    on = ""
+    if scheduler is not None:
+        summary.update(scheduler=str(scheduler), partitions=meta.get("partitions"))
+        on = f" on Dask from {meta.get('partitions')} parts"
     report(summary, opts, f"wrote {meta['factory']} index ({meta['metric']}) of {meta['count']} x "
-                          f"{meta['dim']} to {opts['output']} (build {meta['build_seconds']:.2f} s)")
+                          f"{meta['dim']} to {opts['output']} (build {meta['build_seconds']:.2f} s{on})")
 
 
 # ---------------------------------------------------------------------------- query

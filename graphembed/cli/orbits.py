@@ -16,6 +16,7 @@ from graphembed.cli.common import (
     run_reporting_errors,
 )
 from graphembed.cli.options import THREADS_EXACT, estimator_kwargs, estimator_options, report_options, threads_option
+from graphembed.distributed.cli import check_scheduler_option, scheduler_option
 
 
 def _common_options(func):
@@ -53,6 +54,8 @@ def _ids_arrow(ids):
 @click.option("--graphlets", is_flag=True,
               help="Print the number of each graphlet G0..G8 (a table, or JSON with --json).")
 @_common_options
+@scheduler_option("Node ranges per task, the counts exactly the local ones; INPUT may be a directory or glob of "
+                  "edge files. Node orbits only (not --edges).")
 @pass_options
 def orbits(opts):
     """Graphlet orbit counts (2-4-node graphlets, Przulj/ORCA numbering).
@@ -80,17 +83,27 @@ def _orbits(opts):
         raise InputError("give -o/--output (or --graphlets to print graphlet counts)")
     fmt = _table_format(opts["output"], opts["output_format"]) if opts["output"] else None
     t0 = time.perf_counter()
-    graph = load_graph(opts)
-    t_read = time.perf_counter() - t0
-    simple = orb._Simple(graph)
-    if opts["edge_mode"]:
-        types, tri = orb._edge_types(simple, opts["threads"], verbose=not opts["quiet"] and not opts["as_json"])
-        src, dst, e = orb._edge_orbit_table(simple, types, tri)
-        del types
-        graphlets = orb._graphlets_from_edge_orbits(simple.n_edges, e)
-    else:
-        counts = orb._node_orbits(simple, opts["threads"], verbose=not opts["quiet"] and not opts["as_json"])
+    scheduler = opts.pop("scheduler", None)
+    if scheduler is not None:
+        if opts["edge_mode"]:
+            raise InputError("--edges does not run on a --scheduler yet; count edge orbits without it")
+        check_scheduler_option(scheduler, "orbits")
+        from graphembed.distributed.cli import count_orbits
+
+        graph, simple, counts, t_read = count_orbits(opts, scheduler)
         graphlets = orb._graphlets_from_node_orbits(counts)
+    else:
+        graph = load_graph(opts)
+        t_read = time.perf_counter() - t0
+        simple = orb._Simple(graph)
+        if opts["edge_mode"]:
+            types, tri = orb._edge_types(simple, opts["threads"], verbose=not opts["quiet"] and not opts["as_json"])
+            src, dst, e = orb._edge_orbit_table(simple, types, tri)
+            del types
+            graphlets = orb._graphlets_from_edge_orbits(simple.n_edges, e)
+        else:
+            counts = orb._node_orbits(simple, opts["threads"], verbose=not opts["quiet"] and not opts["as_json"])
+            graphlets = orb._graphlets_from_node_orbits(counts)
     t_count = time.perf_counter() - t0 - t_read
     summary = {"input": opts["input"], "nodes": simple.n, "edges": simple.n_edges,
                "symmetrized": simple.symmetrized, "read_seconds": round(t_read, 3),
@@ -295,3 +308,9 @@ def orbit_embed(opts):
             verbose=not opts["quiet"] and not opts["as_json"]))
 
     run_reporting_errors(go)
+
+
+# With --scheduler, INPUT may be a directory or glob of edge files (as for fastrp).
+for _param in orbits.params:
+    if _param.name == "input":
+        _param.type = click.Path()

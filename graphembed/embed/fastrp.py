@@ -14,7 +14,7 @@ with ``norm`` the per-row L2 normalisation, beta = ``normalization_strength``, w
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -110,14 +110,25 @@ class FastRP(BaseEmbedder):
         return float(min(1.0, max(1.0 / np.sqrt(max(n_rows, 1)), 3.0 / dim)))
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, graph: GraphLike, features: np.ndarray | sp.spmatrix | sp.sparray | None = None) -> Self:
+    def fit(self, graph: GraphLike, features: np.ndarray | sp.spmatrix | sp.sparray | None = None, *,
+            scheduler: Any = None) -> Self:
         """Embed every node of ``graph``.
 
         Parameters
         ----------
-        graph : Graph
+        graph : Graph, or a partitioned graph (``read_graph(..., partitions=...)``).
         features : optional (n_nodes, n_features) dense or scipy sparse node features.
+        scheduler : None (run here), or run on Dask: ``"local:N"`` (a LocalCluster of N
+            single-thread processes, closed afterwards), ``"tcp://host:port"`` or a
+            ``dask.distributed.Client``. The result is bit-identical to the local run with the
+            same seed (:mod:`graphembed.distributed.fastrp`); needs ``graphembed[dask]``. There
+            each worker runs its own thread count (``n_jobs`` is not used) and node features
+            are not taken yet.
         """
+        if scheduler is not None or getattr(graph, "_graphembed_partitioned", False):
+            from graphembed.distributed.fastrp import fit_distributed
+
+            return fit_distributed(self, graph, features, scheduler)
         graph = Graph.coerce(graph)
         weights, property_dim = self._validate(graph, features)
         # X_0, the accumulator and one propagation buffer, each (n, dim) float32
@@ -133,6 +144,11 @@ class FastRP(BaseEmbedder):
         self._features = features
         self.embedding_ = Embedding(graph.node_ids, emb, "fastrp", self._public_params())
         return self
+
+    def fit_transform(self, graph: GraphLike, features: np.ndarray | sp.spmatrix | sp.sparray | None = None, *,
+                      scheduler: Any = None) -> Embedding:
+        """:meth:`fit` then the Embedding (``scheduler`` as in :meth:`fit`)."""
+        return super().fit_transform(graph, features=features, scheduler=scheduler)
 
     def _public_params(self):
         params = self.get_params()

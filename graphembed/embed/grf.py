@@ -22,7 +22,7 @@ of a dense matrix function.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -176,13 +176,24 @@ class GraphRandomFeatures(BaseEmbedder):
         return self.kernel
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, graph: GraphLike) -> Self:
+    def fit(self, graph: GraphLike, *, scheduler: Any = None) -> Self:
         """Build the walk features of every node of ``graph``.
 
         Parameters
         ----------
         graph : Graph, or a scipy sparse / dense adjacency matrix, or a networkx graph.
+        scheduler : None (run here), or run the walks on Dask by node ranges: ``"local:N"``,
+            ``"tcp://host:port"`` or a ``dask.distributed.Client`` (needs ``graphembed[dask]``).
+            The features are bit-identical to the local run's (per-node seeds); see
+            :mod:`graphembed.distributed.grf`.
         """
+        if scheduler is not None or getattr(graph, "_graphembed_partitioned", False):
+            from graphembed.distributed.grf import fit_distributed
+
+            return fit_distributed(self, graph, scheduler)
+        return self._fit(graph, self._walk_features)
+
+    def _fit(self, graph, walk_features):
         kind, custom, sigma2, modulation = self._validate()
         graph = Graph.coerce(graph)
         self.seed_ = check_seed(self.random_state)
@@ -199,10 +210,10 @@ class GraphRandomFeatures(BaseEmbedder):
         self._csr = (indptr, indices, ratio)
         self._seeds = [derive_seed(self.seed_, k) for k in range(3)]
         with numba_threads(self.n_jobs), progress(2 if self.independent else 1, "grf", self.verbose) as bar:
-            self.features_ = self._walk_features(self.modulation_, self._seeds[0])
+            self.features_ = walk_features(self.modulation_, self._seeds[0])
             bar.update(1)
             if self.independent:
-                self.features2_ = self._walk_features(self.modulation_, self._seeds[1])
+                self.features2_ = walk_features(self.modulation_, self._seeds[1])
                 bar.update(1)
             else:
                 self.features2_ = self.features_

@@ -31,7 +31,7 @@ Design and measurements: docs/decisions/node2vec-skipgram.md.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -195,12 +195,17 @@ class Node2Vec(BaseEmbedder):
         check_memory(4 * n_walks * int(self.walk_length),
                      f"{n_walks} walks of length {self.walk_length} held in memory (int32)")
 
-    def walks(self, graph: GraphLike) -> np.ndarray:
+    def walks(self, graph: GraphLike, *, scheduler: Any = None) -> np.ndarray:
         """All walks as an int32 array (n_nodes * walks_per_node, walk_length) of node indices.
 
         Walk ``w`` starts at node ``w % n_nodes`` (round ``w // n_nodes``); ``-1`` pads walks
-        that stopped at a node without out-edges. Identical for any ``n_jobs``.
+        that stopped at a node without out-edges. Identical for any ``n_jobs``, and with a
+        ``scheduler`` (as in :meth:`fit`) generated on Dask, identical too.
         """
+        if scheduler is not None or getattr(graph, "_graphembed_partitioned", False):
+            from graphembed.distributed.walks import walks_distributed
+
+            return walks_distributed(self, graph, scheduler)
         graph = Graph.coerce(graph)
         self._validate_walks(graph)
         self._check_walk_memory(graph)
@@ -238,8 +243,22 @@ class Node2Vec(BaseEmbedder):
             raise ImportError(f"{type(self).__name__} needs gensim for skip-gram: "
                               "pip install 'graphembed[gensim]'") from None
 
-    def fit(self, graph: GraphLike) -> Self:
-        """Generate the walks and train skip-gram on them."""
+    def fit(self, graph: GraphLike, *, scheduler: Any = None) -> Self:
+        """Generate the walks and train skip-gram on them.
+
+        ``scheduler``: None (run here), or generate the walks on Dask: ``"local:N"``,
+        ``"tcp://host:port"`` or a ``dask.distributed.Client`` (``graph`` may then be a
+        partitioned graph); needs ``graphembed[dask]``. The walks are identical to the local
+        run's (same per-walk seeds); gensim has no distributed mode, so skip-gram then trains
+        here, on the driver, with ``corpus_file`` over the walk shards written by the workers
+        (in the local corpus order). The vectors equal the local run's only with ``n_jobs=1``
+        when the local run takes the file route as well (see
+        :func:`graphembed.distributed.walks.fit_distributed`).
+        """
+        if scheduler is not None or getattr(graph, "_graphembed_partitioned", False):
+            from graphembed.distributed.walks import fit_distributed
+
+            return fit_distributed(self, graph, scheduler)
         graph = Graph.coerce(graph)
         self._validate_walks(graph)  # every declared parameter, the walks' and skip-gram's
         self._validate_training()

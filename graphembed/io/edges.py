@@ -43,7 +43,7 @@ def detect_format(path) -> str:
 
 def read_graph(path, *, format=None, directed=None, weighted=None, source_col=None,
                target_col=None, weight_col=None, header=None, delimiter=None, nodes=None,
-               self_loops=False, duplicates="first") -> Graph:
+               self_loops=False, duplicates="first", partitions=None, scheduler=None) -> Graph:
     """Read a graph file into a :class:`Graph`.
 
     Parameters
@@ -61,7 +61,21 @@ def read_graph(path, *, format=None, directed=None, weighted=None, source_col=No
     nodes : a node file (one id per line) or a sequence of ids; isolated ones keep a row.
     self_loops : keep self-loops (dropped by default).
     duplicates : "first", "sum" or "max": how repeated edges merge their weights.
+    partitions : None (read here), or read on Dask into a
+        :class:`~graphembed.distributed.graph.PartitionedGraph` of that many CSR row blocks
+        (True: a default count): ``path`` may then be a directory or glob of Parquet/CSV edge
+        files, read on the workers; the node order is that of reading the files, concatenated
+        in name order, here. Needs ``scheduler`` (a ``dask.distributed.Client``, its address,
+        or None for the current client) and ``graphembed[dask]``.
     """
+    if partitions is not None and partitions is not False:
+        from graphembed.distributed.edges import read_partitioned_with
+
+        return read_partitioned_with(scheduler, path, partitions=None if partitions is True else partitions,
+                                     format=format, directed=directed, weighted=weighted, source_col=source_col,
+                                     target_col=target_col, weight_col=weight_col, header=header,
+                                     delimiter=delimiter, nodes=nodes, self_loops=self_loops,
+                                     duplicates=duplicates)
     from graphembed.io.shipped import resolve
 
     path = Path(resolve(path))

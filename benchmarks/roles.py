@@ -279,7 +279,7 @@ def scale_table(res, blog_n=10312):
     if gw:
         est = gw[0]["seconds"] * (SCALE[0] / blog_n) ** 2 * (SCALE[1] / 333_983) / (SCALE[0] / blog_n)
         lines.append(f"\nGraphWave on 1M nodes is not run: its cost is n x (order x nnz + n x points x "
-                     f"scales); from the BlogCatalog time that is about {est / 86400:.0f} days on 2 cores.")
+                     f"scales); from the BlogCatalog time that is about {est / 86400:.1f} days on 2 cores.")
     roles = [r for r in res if r["method"] == "roles" and r["graph"] == "chung-lu" and "seconds" in r]
     if roles:
         r = roles[0]

@@ -128,7 +128,7 @@ def _solve(ranked, tri, k4_half, c4_half, *aggs):
     """Stage 4: per-node non-induced sums and the integer solve, as ``_node_orbits_counted``."""
     from graphembed._kernels.orbits import noninduced_node_sums
     from graphembed.base import numba_threads
-    from graphembed.structure.orbits import _NODE_FROM_TYPES, _TYPES4, DIRECTED_TYPES, N_ORBITS, _matrices
+    from graphembed.structure.orbits import N_ORBITS, orbits_from_node_sums
 
     indptr, indices, rev, order = ranked["indptr"], ranked["indices"], ranked["rev"], ranked["order"]
     n = indptr.shape[0] - 1
@@ -140,18 +140,7 @@ def _solve(ranked, tri, k4_half, c4_half, *aggs):
     deg = ranked["degree"]
     with numba_threads(_threads()):
         sums = noninduced_node_sums(indptr, indices, rev, tri, deg, dsum, far, k4, c4)
-    _, minv = _matrices()
-    node_types = sums[:, :15] @ minv.T
-    tv = sums[:, 16]
-    ranked_out = np.empty((n, N_ORBITS), np.int64)
-    ranked_out[:, 0] = deg
-    ranked_out[:, 1] = sums[:, 15] - 2 * tv
-    ranked_out[:, 2] = deg * (deg - 1) // 2 - tv
-    ranked_out[:, 3] = tv
-    col = {t: i for i, t in enumerate(_TYPES4)}
-    for orbit, (c, d) in enumerate(_NODE_FROM_TYPES):
-        if orbit >= 4:
-            ranked_out[:, orbit] = node_types[:, col[DIRECTED_TYPES[c]]] // d
+    ranked_out = orbits_from_node_sums(sums, deg)
     out = np.empty((n, N_ORBITS), np.int64)
     out[order] = ranked_out
     return out

@@ -294,13 +294,17 @@ def _node_orbits(simple, n_jobs=None, verbose=False):
 
 
 def _node_orbits_counted(simple, n_jobs, bar, out):
-    _, minv = _matrices()
-    n = simple.n
     indptr, _, _, order, _, sums = _noninduced(simple, n_jobs, node_sums=True, bar=bar)
-    deg = np.diff(indptr)
+    out[order] = orbits_from_node_sums(sums, np.diff(indptr))
+
+
+def orbits_from_node_sums(sums, deg):
+    """int64 (n, 15) orbit counts of the ranked graph from its non-induced node sums (n, 17)
+    (:func:`graphembed._kernels.orbits.noninduced_node_sums`) and degrees: the integer solve."""
+    _, minv = _matrices()
     node_types = sums[:, :15] @ minv.T  # (n, 15) in _TYPES4 order, ranked
     tv = sums[:, 16]
-    ranked = np.empty((n, N_ORBITS), np.int64)
+    ranked = np.empty((deg.shape[0], N_ORBITS), np.int64)
     ranked[:, 0] = deg
     ranked[:, 1] = sums[:, 15] - 2 * tv
     ranked[:, 2] = deg * (deg - 1) // 2 - tv
@@ -309,7 +313,7 @@ def _node_orbits_counted(simple, n_jobs, bar, out):
     for orbit, (c, d) in enumerate(_NODE_FROM_TYPES):
         if orbit >= 4:
             ranked[:, orbit] = node_types[:, col[DIRECTED_TYPES[c]]] // d
-    out[order] = ranked
+    return ranked
 
 
 _NODE_FROM_TYPES = (  # orbit -> (column in DIRECTED_TYPES, divisor): each node on orbit k has

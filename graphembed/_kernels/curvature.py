@@ -78,28 +78,17 @@ def hop_costs(indptr, indices, su, sv):
 
 
 @njit(cache=True)
-def _logsumexp_row(f, g, c, i, eps):
+def _logsumexp(potential, cost, eps):
+    """log sum_k exp((potential[k] - cost[k]) / eps), shifted by the maximum; ``cost`` a row or
+    a column of the cost matrix."""
     m = -np.inf
-    for j in range(g.shape[0]):
-        t = (g[j] - c[i, j]) / eps
+    for k in range(potential.shape[0]):
+        t = (potential[k] - cost[k]) / eps
         if t > m:
             m = t
     s = 0.0
-    for j in range(g.shape[0]):
-        s += np.exp((g[j] - c[i, j]) / eps - m)
-    return m + np.log(s)
-
-
-@njit(cache=True)
-def _logsumexp_col(f, c, j, eps):
-    m = -np.inf
-    for i in range(f.shape[0]):
-        t = (f[i] - c[i, j]) / eps
-        if t > m:
-            m = t
-    s = 0.0
-    for i in range(f.shape[0]):
-        s += np.exp((f[i] - c[i, j]) / eps - m)
+    for k in range(potential.shape[0]):
+        s += np.exp((potential[k] - cost[k]) / eps - m)
     return m + np.log(s)
 
 
@@ -125,9 +114,9 @@ def sinkhorn(a, b, c, eps, tol, max_iter):
         stage_tol = tol if e == eps else max(tol, 1e-3)  # warm starts need not be tight
         for _ in range(max_iter):
             for i in range(na):
-                f[i] = e * la[i] - e * _logsumexp_row(f, g, c, i, e)
+                f[i] = e * la[i] - e * _logsumexp(g, c[i, :], e)
             for j in range(nb):
-                g[j] = e * lb[j] - e * _logsumexp_col(f, c, j, e)
+                g[j] = e * lb[j] - e * _logsumexp(f, c[:, j], e)
             err = 0.0
             for i in range(na):
                 r = 0.0

@@ -158,7 +158,12 @@ def _read_parquet_directory(path):
     if len(dims) > 1:
         raise InputError(f"{path}: its parts have vectors of different lengths ({', '.join(map(str, sorted(dims)))})")
     ids = [p[0] for p in parts]
-    if len({a.dtype.kind for a in ids}) > 1:  # a part of digit-only text ids read as integers: all text
+    kinds = {a.dtype.kind for a in ids}
+    if kinds == {"i", "u"}:  # parts below 2^63 read as int64 beside parts beyond it: one uint64 column
+        if any(a.dtype.kind == "i" and a.size and a.min() < 0 for a in ids):
+            raise InputError(f"{path}: its parts mix negative ids with ids beyond 2^63 - 1")
+        ids = [a.astype(np.uint64) for a in ids]
+    elif len(kinds) > 1:  # a part of digit-only text ids read as integers: all text
         ids = [np.asarray([str(v) for v in a.tolist()], dtype=object) for a in ids]
     ids = np.concatenate(ids)
     dim = dims.pop() if dims else parts[0][1].shape[1]

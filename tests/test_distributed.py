@@ -333,3 +333,17 @@ def test_a_killed_worker_changes_nothing(client):
 def test_embedding_load_of_a_directory_without_parts(tmp_path):
     with pytest.raises(InputError, match="without .parquet"):
         ge.Embedding.load(tmp_path)
+
+
+def test_parts_beyond_int64_stay_integers(tmp_path):
+    """A directory whose parts are int64 (ids below 2^63) and uint64 (beyond) reads as one
+    uint64 id column, exactly, as the single file of the same ids does."""
+    big = np.array([2**63, 2**64 - 1], dtype=np.uint64)
+    small = np.array([1, 2], dtype=np.int64)
+    parts = tmp_path / "emb"
+    parts.mkdir()
+    ge.Embedding(small, np.ones((2, 3), np.float32)).save(str(parts / "part-00000.parquet"))
+    ge.Embedding(big, np.zeros((2, 3), np.float32)).save(str(parts / "part-00001.parquet"))
+    loaded = ge.Embedding.load(str(parts))
+    assert loaded.node_ids.dtype == np.uint64
+    assert loaded.node_ids.tolist() == [1, 2, 2**63, 2**64 - 1]
